@@ -1,0 +1,60 @@
+# nua: see README.md. `make test` is what CI runs.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/nua-paas/nua.Version=$(VERSION)
+DATA    ?= $(CURDIR)/.nua
+SSH_ADDR  ?= 127.0.0.1:2222
+HTTP_ADDR ?= 127.0.0.1:8080
+
+.PHONY: all build deps traefik test unit e2e bench lint fuzz run clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/nua ./cmd/nua
+
+# Debian packages the tests drive for real: git, the OpenSSH client, perl.
+deps:
+	@internal/tools/deps.sh
+
+# Traefik v3, built once per machine and cached outside the repository.
+traefik:
+	@internal/tools/traefik.sh
+
+# Unit tests with the race detector, then the end-to-end tests, which push
+# with the real git and ssh clients to a real nua server behind a real Traefik.
+test: deps build traefik
+	$(GO) vet ./...
+	NUA_BIN=$(CURDIR)/bin/nua NUA_TRAEFIK=$(CURDIR)/bin/traefik NUA_E2E=require \
+		$(GO) test -count=1 -timeout 25m ./...
+
+unit:
+	$(GO) test -race -count=1 -short ./...
+
+e2e: deps build traefik
+	NUA_BIN=$(CURDIR)/bin/nua NUA_TRAEFIK=$(CURDIR)/bin/traefik NUA_E2E=require \
+		$(GO) test -count=1 -timeout 25m -run 'E2E' -v ./cmd/nua/
+
+# Push-to-first-200, redeploy and memory figures, median of 3 runs.
+bench: deps build traefik
+	NUA_BIN=$(CURDIR)/bin/nua NUA_TRAEFIK=$(CURDIR)/bin/traefik NUA_E2E=require NUA_BENCH=1 \
+		$(GO) test -count=1 -timeout 25m -run 'TestBench' -v ./cmd/nua/
+
+# Short fuzz runs of every parser.
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzParseProcfile -fuzztime 20s ./procman/
+	$(GO) test -run XXX -fuzz FuzzValidateAppName -fuzztime 10s .
+	$(GO) test -run XXX -fuzz FuzzParseConfigVars -fuzztime 10s .
+	$(GO) test -run XXX -fuzz FuzzParseUpdates -fuzztime 10s ./receiver/
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+# A local try on loopback: push to ssh://nua@127.0.0.1:2222/APP, browse
+# http://APP.localhost:8080/. Add your key first (see README).
+run: build traefik
+	bin/nua --data $(DATA) server --ssh-addr $(SSH_ADDR) --http-addr $(HTTP_ADDR) --domain localhost --traefik bin/traefik
+
+clean:
+	rm -rf bin .nua

@@ -1,0 +1,215 @@
+package buildpacks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nua-paas/nua/procman"
+)
+
+// DefaultTimeout is a build's time limit unless WithTimeout sets another.
+const DefaultTimeout = 15 * time.Minute
+
+// Builder detects which buildpack fits a source tree and builds it.
+type Builder struct {
+	buildpacks []Buildpack
+	timeout    time.Duration
+}
+
+// Warm lets every buildpack that can prepare its shared caches do so.
+func (b *Builder) Warm(ctx context.Context) error {
+	var errs []error
+	for _, bp := range b.buildpacks {
+		if w, ok := bp.(Warmer); ok {
+			errs = append(errs, w.Warm(ctx))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Option configures a Builder.
+type Option func(*Builder)
+
+// WithTimeout sets the time limit of each build; d <= 0 keeps the default.
+func WithTimeout(d time.Duration) Option {
+	return func(b *Builder) {
+		if d > 0 {
+			b.timeout = d
+		}
+	}
+}
+
+// New returns a Builder that tries bps in order: the first buildpack whose
+// Detect matches builds the app.
+func New(bps []Buildpack, opts ...Option) *Builder {
+	b := &Builder{buildpacks: slices.Clone(bps), timeout: DefaultTimeout}
+	for _, opt := range opts {
+		opt(b)
+	}
+	return b
+}
+
+// Build builds the source in dir src in place, using cache as the app's
+// build cache (created if missing) and env as the app's config, and writes
+// the build output to w. A Procfile in src is read and checked before
+// anything is built; its entries override the buildpack's default process
+// types. The build is cancelled when ctx ends or the time limit passes.
+func (b *Builder) Build(ctx context.Context, src, cache string, env []string, w io.Writer) (Result, error) {
+	out := NewOutput(w)
+	src, cache, err := prepareDirs(src, cache)
+	if err != nil {
+		return Result{}, err
+	}
+	procfile, err := readProcfile(src)
+	if err != nil {
+		return Result{}, err
+	}
+	bp, err := b.detect(src)
+	if err != nil {
+		return Result{}, err
+	}
+	out.Step("%s app detected", bp.Name())
+
+	ctx, cancel := context.WithTimeoutCause(ctx, b.timeout, ErrTimeout)
+	defer cancel()
+	build := &Build{Src: src, Cache: cache, Env: slices.Clone(env), Out: out, Processes: map[string]string{}}
+	err = bp.Build(ctx, build)
+	switch {
+	case errors.Is(context.Cause(ctx), ErrTimeout):
+		return Result{}, fmt.Errorf("build %s app: %w after %s", bp.Name(), ErrTimeout, b.timeout)
+	case ctx.Err() != nil:
+		return Result{}, fmt.Errorf("build %s app: %w", bp.Name(), ctx.Err())
+	case err != nil:
+		return Result{}, fmt.Errorf("build %s app: %w", bp.Name(), err)
+	}
+	procs, err := discover(out, build.Processes, procfile)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Buildpack: bp.Name(), Processes: procs, Types: slices.Sorted(maps.Keys(procs))}, nil
+}
+
+// prepareDirs makes src and cache absolute, checks that src is a directory
+// and creates cache.
+func prepareDirs(src, cache string) (string, string, error) {
+	if src == "" || cache == "" {
+		return "", "", errors.New("build: source and cache dirs are required")
+	}
+	src, err := filepath.Abs(src)
+	if err != nil {
+		return "", "", fmt.Errorf("resolve source dir: %w", err)
+	}
+	fi, err := os.Stat(src)
+	if err != nil {
+		return "", "", fmt.Errorf("open source dir: %w", err)
+	}
+	if !fi.IsDir() {
+		return "", "", fmt.Errorf("open source dir: %s is not a directory", src)
+	}
+	if cache, err = filepath.Abs(cache); err != nil {
+		return "", "", fmt.Errorf("resolve cache dir: %w", err)
+	}
+	if err := os.MkdirAll(cache, 0o700); err != nil {
+		return "", "", fmt.Errorf("create cache dir: %w", err)
+	}
+	return src, cache, nil
+}
+
+// readProcfile parses src/Procfile; no Procfile is not an error.
+func readProcfile(src string) (procman.Procfile, error) {
+	path := filepath.Join(src, "Procfile")
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read Procfile: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("read Procfile: %w: not a regular file (a symlink or a directory?)", procman.ErrProcfile)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read Procfile: %w", err)
+	}
+	defer f.Close()
+	return procman.ParseProcfile(f)
+}
+
+// detect returns the first buildpack that recognises src.
+func (b *Builder) detect(src string) (Buildpack, error) {
+	for _, bp := range b.buildpacks {
+		ok, err := bp.Detect(src)
+		if err != nil {
+			return nil, fmt.Errorf("detect %s app: %w", bp.Name(), err)
+		}
+		if ok {
+			return bp, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: nua looks for %s", ErrNoApp, b.looksFor())
+}
+
+// looksFor lists what the buildpacks detect: "go.mod (Go), index.html
+// (static site) or a Procfile".
+func (b *Builder) looksFor() string {
+	var items []string
+	for _, bp := range b.buildpacks {
+		if lf, ok := bp.(LooksFor); ok {
+			items = append(items, lf.LooksFor())
+		} else {
+			items = append(items, "an app for the "+bp.Name()+" buildpack")
+		}
+	}
+	switch len(items) {
+	case 0:
+		return "nothing (no buildpacks are configured)"
+	case 1:
+		return items[0]
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
+}
+
+// discover merges the buildpack's default process types with the
+// Procfile's entries (the Procfile wins) and reports them.
+func discover(out *Output, defaults map[string]string, procfile procman.Procfile) (map[string]string, error) {
+	procs := make(map[string]string, len(defaults)+len(procfile))
+	var declared, defaulted []string
+	for typ, cmd := range defaults {
+		if !procman.ValidType(typ) || strings.TrimSpace(cmd) == "" {
+			return nil, fmt.Errorf("discover process types: buildpack default %q: %q is not a valid process", typ, cmd)
+		}
+		procs[typ] = cmd
+	}
+	for _, e := range procfile {
+		procs[e.Type] = e.Command
+		declared = append(declared, e.Type)
+	}
+	for typ := range defaults {
+		if _, ok := procfile.Lookup(typ); !ok {
+			defaulted = append(defaulted, typ)
+		}
+	}
+	out.Step("Discovering process types")
+	if len(declared) > 0 {
+		slices.Sort(declared)
+		out.Info("Procfile declares types -> %s", strings.Join(declared, ", "))
+	}
+	if len(defaulted) > 0 {
+		slices.Sort(defaulted)
+		out.Info("Default types for buildpack -> %s", strings.Join(defaulted, ", "))
+	}
+	if len(procs) == 0 {
+		return nil, fmt.Errorf("%w: add a Procfile that declares a web process, e.g. \"web: bin/server\"", ErrNoProcess)
+	}
+	return procs, nil
+}

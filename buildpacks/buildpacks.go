@@ -1,0 +1,85 @@
+// Package buildpacks is nua's build engine. It turns the checked-out source
+// of a push into a slug: the same directory, built in place and ready to run,
+// plus the process types that run it (the buildpack's defaults merged with
+// the app's Procfile).
+//
+// A Builder tries its buildpacks in order; the first whose Detect matches
+// builds the app. Built-in buildpacks live in the toolchains packages.
+package buildpacks
+
+import (
+	"context"
+	"errors"
+)
+
+// Errors returned by Builder.Build; callers test for them with errors.Is.
+var (
+	// ErrNoApp means no buildpack recognised the source. The returned error
+	// wraps it with the list of what nua looks for.
+	ErrNoApp = errors.New("no app detected")
+	// ErrNoProcess means the build produced no process type at all.
+	ErrNoProcess = errors.New("no process types")
+	// ErrTimeout means the build ran past the Builder's time limit.
+	ErrTimeout = errors.New("build timed out")
+)
+
+// Buildpack is one way to build an app. Built-in toolchains implement it.
+type Buildpack interface {
+	// Name is shown to the pusher as "-----> <Name> app detected".
+	Name() string
+	// Detect reports whether this buildpack can build the source in dir src.
+	Detect(src string) (bool, error)
+	// Build builds b.Src in place and sets default process types in
+	// b.Processes. Tool output goes to b.Out.Indent(); the returned error
+	// names the step that failed.
+	Build(ctx context.Context, b *Build) error
+}
+
+// LooksFor is an optional interface for a Buildpack: it describes what
+// Detect looks for, e.g. "go.mod (Go)". When no buildpack detects an app the
+// error lists these descriptions so the pusher knows what to add.
+type LooksFor interface {
+	LooksFor() string
+}
+
+// Warmer is an optional interface for a Buildpack: Warm prepares shared
+// caches ahead of the first build, e.g. when the server starts.
+type Warmer interface {
+	Warm(ctx context.Context) error
+}
+
+// Build is one build in progress, handed to the buildpack that detected it.
+type Build struct {
+	Src       string            // source dir (absolute); built in place, becomes the slug
+	Cache     string            // per-app cache dir (absolute), kept between builds of the app
+	Env       []string          // the app's config as KEY=VALUE
+	Out       *Output           // build output, shown to the pusher
+	Processes map[string]string // default process types set by the buildpack, e.g. "web"
+}
+
+// Getenv returns the value of key in the app's config, the last one winning.
+func (b *Build) Getenv(key string) (string, bool) {
+	for i := len(b.Env) - 1; i >= 0; i-- {
+		k, v, ok := cutEnv(b.Env[i])
+		if ok && k == key {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func cutEnv(kv string) (key, value string, ok bool) {
+	for i := 0; i < len(kv); i++ {
+		if kv[i] == '=' {
+			return kv[:i], kv[i+1:], i > 0
+		}
+	}
+	return "", "", false
+}
+
+// Result describes a finished build.
+type Result struct {
+	Buildpack string            // Name of the buildpack that built the app
+	Processes map[string]string // the buildpack's defaults overridden by the Procfile's entries
+	Types     []string          // the process types, sorted
+}

@@ -1,0 +1,364 @@
+package main_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nua-paas/nua/internal/testutil"
+)
+
+// TestE2EPushSampleApps pushes the three sample apps with the real git and
+// ssh clients and checks each answers through Traefik when the push returns.
+func TestE2EPushSampleApps(t *testing.T) {
+	s := testutil.StartServer(t)
+	tests := []struct {
+		name, sample, want, detected string
+	}{
+		{"go", "goapp", "hello from goapp world", "Go app detected"},
+		{"static", "static", "nua-static-sample-index", "Static"},
+		{"procfile", "procfile", "hello from procfile world", "Procfile app detected"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			repo := testutil.NewRepo(t, tt.sample)
+			out, code := s.Push(repo, tt.sample, "main")
+			if code != 0 {
+				t.Fatalf("git push: exit %d\n%s\nserver log:\n%s", code, out, s.Log())
+			}
+			for _, want := range []string{"remote: -----> " + tt.detected, "remote: -----> Launching...", "remote:        Released v1", "remote:        http://" + tt.sample + ".localhost:"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("push output lacks %q:\n%s", want, out)
+				}
+			}
+			status, body := s.Get(tt.sample, "/")
+			if status != 200 || !strings.Contains(body, tt.want) {
+				t.Fatalf("GET / right after the push = %d %q, want 200 with %q", status, body, tt.want)
+			}
+		})
+	}
+
+	t.Run("static site hides dotfiles", func(t *testing.T) {
+		if status, _ := s.Get("static", "/.git/config"); status != 404 {
+			t.Fatalf("GET /.git/config = %d, want 404", status)
+		}
+	})
+
+	t.Run("logs show process output", func(t *testing.T) {
+		testutil.Eventually(t, 10*time.Second, "worker lines in logs", func() (bool, string) {
+			out, _ := s.SSH(nil, "logs", "procfile", "-n", "50")
+			return strings.Contains(out, "app[worker.1]: worker tick") && strings.Contains(out, "app[web.1]: procfile web listening"), out
+		})
+		out, code := s.SSH(nil, "logs", "procfile", "-p", "web")
+		if code != 0 || strings.Contains(out, "worker.1") {
+			t.Fatalf("logs -p web: exit %d, shows other types:\n%s", code, out)
+		}
+	})
+
+	t.Run("logs -t follows", func(t *testing.T) {
+		var buf syncBuffer
+		cmd := sshCmd(s, "logs", "procfile", "-n", "0", "-t")
+		cmd.Stdout = &buf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { cmd.Process.Kill(); cmd.Wait() }()
+		testutil.Eventually(t, 10*time.Second, "a new worker line while following", func() (bool, string) {
+			return strings.Contains(buf.String(), "app[worker.1]: worker tick"), buf.String()
+		})
+	})
+
+	t.Run("config:set restarts with the value", func(t *testing.T) {
+		out, code := s.SSH(nil, "config:set", "goapp", "GREETING=there", "COLOR=blue")
+		if code != 0 {
+			t.Fatalf("config:set: exit %d\n%s", code, out)
+		}
+		if status, body := s.Get("goapp", "/"); status != 200 || !strings.Contains(body, "hello from goapp there") {
+			t.Fatalf("GET / after config:set = %d %q, want the new greeting", status, body)
+		}
+		out, _ = s.CLI(nil, "config", "goapp")
+		if !strings.Contains(out, "GREETING:") || !strings.Contains(out, "there") {
+			t.Fatalf("config goapp:\n%s", out)
+		}
+		if _, code := s.CLI(nil, "config:unset", "goapp", "COLOR"); code != 0 {
+			t.Fatalf("config:unset: exit %d", code)
+		}
+		if status, _ := s.Get("goapp", "/env/COLOR"); status != 404 {
+			t.Fatalf("GET /env/COLOR after unset = %d, want 404", status)
+		}
+		if status, body := s.Get("goapp", "/env/PS"); status != 200 || body != "web.1" {
+			t.Fatalf("GET /env/PS = %d %q, want web.1", status, body)
+		}
+	})
+
+	t.Run("crashed process is restarted", func(t *testing.T) {
+		s.Get("goapp", "/crash")
+		testutil.Eventually(t, 20*time.Second, "goapp answers again after a crash", func() (bool, string) {
+			status, body := s.Get("goapp", "/")
+			return status == 200, body
+		})
+		out, _ := s.SSH(nil, "ps", "goapp")
+		if !strings.Contains(out, "web.1") || !strings.Contains(out, "up") {
+			t.Fatalf("ps goapp:\n%s", out)
+		}
+	})
+
+	t.Run("no detectable app", func(t *testing.T) {
+		repo := testutil.NewRepo(t, "empty")
+		out, code := s.Push(repo, "empty", "main")
+		if code == 0 || !strings.Contains(out, "nua looks for") {
+			t.Fatalf("push of an empty app: exit %d, want failure naming what nua looks for:\n%s", code, out)
+		}
+	})
+}
+
+// TestE2ECommandDoor checks keys, the SSH and socket doors, and bad input.
+func TestE2ECommandDoor(t *testing.T) {
+	s := testutil.StartServer(t)
+
+	if out, code := s.SSH(nil, "apps:create", "demo"); code != 0 {
+		t.Fatalf("apps:create: exit %d\n%s", code, out)
+	}
+	for _, door := range []struct {
+		name string
+		run  func(args ...string) (string, int)
+	}{
+		{"ssh", func(a ...string) (string, int) { return s.SSH(nil, a...) }},
+		{"socket", func(a ...string) (string, int) { return s.CLI(nil, a...) }},
+	} {
+		t.Run(door.name, func(t *testing.T) {
+			if out, code := door.run("apps"); code != 0 || !strings.Contains(out, "demo") {
+				t.Fatalf("apps: exit %d\n%s", code, out)
+			}
+			bad := []struct {
+				name string
+				args []string
+				want string
+			}{
+				{"no command", nil, "USAGE"},
+				{"unknown command", []string{"frobnicate"}, "unknown command"},
+				{"shell command", []string{"ls;", "rm", "-rf", "/"}, "unknown command"},
+				{"dotdot app", []string{"apps:create", "../x"}, "app name"},
+				{"uppercase app", []string{"apps:create", "A"}, "app name"},
+				{"long app", []string{"apps:create", strings.Repeat("a", 64)}, "app name"},
+				{"unicode app", []string{"apps:create", "café"}, "app name"},
+				{"empty app", []string{"apps:create", ""}, "app name"},
+				{"bad config", []string{"config:set", "demo", "1X=2"}, "config key"},
+				{"config no equals", []string{"config:set", "demo", "GOOD=1", "novalue"}, "KEY=value"},
+				{"destroy unconfirmed", []string{"apps:destroy", "demo"}, "--confirm demo"},
+				{"hidden hook", []string{"hook:pre-receive", "--repo", "/etc"}, "unknown command"},
+			}
+			for _, tt := range bad {
+				out, code := door.run(tt.args...)
+				if door.name == "socket" && tt.name == "hidden hook" {
+					continue // the socket door is where git hooks report
+				}
+				if code == 0 || !strings.Contains(out, tt.want) {
+					t.Errorf("%s: exit %d, want non-zero with %q:\n%s", tt.name, code, tt.want, out)
+				}
+			}
+			if out, _ := door.run("config", "demo", "--shell"); strings.Contains(out, "GOOD") {
+				t.Fatalf("a refused config:set changed the config:\n%s", out)
+			}
+		})
+	}
+
+	t.Run("data flag after the command", func(t *testing.T) {
+		out, code := s.Exec(nil, "apps", "--data", s.Data)
+		if code != 0 || !strings.Contains(out, "demo") {
+			t.Fatalf("nua apps --data DIR: exit %d\n%s", code, out)
+		}
+		out, code = s.ExecEnv([]string{"NUA_DATA=" + s.Data}, "apps")
+		if code != 0 || !strings.Contains(out, "demo") {
+			t.Fatalf("NUA_DATA=DIR nua apps: exit %d\n%s", code, out)
+		}
+	})
+
+	t.Run("unknown key refused", func(t *testing.T) {
+		other := filepath.Join(t.TempDir(), "other")
+		testutil.Run(t, "", nil, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other)
+		out, code := s.SSHWithKey(other, nil, "apps")
+		if code == 0 || strings.Contains(out, "demo") {
+			t.Fatalf("unknown key: exit %d\n%s", code, out)
+		}
+	})
+
+	t.Run("keys", func(t *testing.T) {
+		if out, code := s.SSH(strings.NewReader("not a key"), "keys:add", "junk"); code == 0 {
+			t.Fatalf("keys:add of garbage succeeded:\n%s", out)
+		}
+		other := filepath.Join(t.TempDir(), "second")
+		testutil.Run(t, "", nil, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other)
+		pub, _ := os.ReadFile(other + ".pub")
+		if out, code := s.SSH(bytes.NewReader(pub), "keys:add", "second"); code != 0 {
+			t.Fatalf("keys:add over ssh: exit %d\n%s", code, out)
+		}
+		if out, code := s.SSHWithKey(other, nil, "apps"); code != 0 {
+			t.Fatalf("added key refused: exit %d\n%s", code, out)
+		}
+		if out, code := s.CLI(nil, "keys:remove", "second"); code != 0 {
+			t.Fatalf("keys:remove: exit %d\n%s", code, out)
+		}
+		if _, code := s.SSHWithKey(other, nil, "apps"); code == 0 {
+			t.Fatal("removed key still accepted")
+		}
+		out, _ := s.SSH(nil, "keys")
+		if !strings.Contains(out, "tester") || strings.Contains(out, "second") {
+			t.Fatalf("keys:\n%s", out)
+		}
+	})
+
+	t.Run("destroy", func(t *testing.T) {
+		if out, code := s.SSH(nil, "apps:destroy", "demo", "--confirm", "demo"); code != 0 {
+			t.Fatalf("apps:destroy: exit %d\n%s", code, out)
+		}
+		if out, _ := s.SSH(nil, "apps"); strings.Contains(out, "demo") {
+			t.Fatalf("destroyed app still listed:\n%s", out)
+		}
+		if _, err := os.Stat(filepath.Join(s.Data, "repos", "demo.git")); !os.IsNotExist(err) {
+			t.Fatalf("repository survived destroy: %v", err)
+		}
+	})
+}
+
+// TestE2EGit checks git behaves as with any git server: incremental, force,
+// no-op and racing pushes, the deploy branch, and failed builds.
+func TestE2EGit(t *testing.T) {
+	s := testutil.StartServer(t)
+	repo := testutil.NewRepo(t, "goapp")
+	if out, code := s.Push(repo, "app", "main"); code != 0 {
+		t.Fatalf("first push: exit %d\n%s", code, out)
+	}
+
+	t.Run("incremental push", func(t *testing.T) {
+		testutil.Commit(t, repo, "NOTES", "one\n")
+		editGreeting(t, repo, "incremental")
+		out, code := s.Push(repo, "app", "main")
+		if code != 0 {
+			t.Fatalf("incremental push: exit %d\n%s", code, out)
+		}
+		if _, body := s.Get("app", "/"); !strings.Contains(body, "incremental") {
+			t.Fatalf("GET / after incremental push = %q", body)
+		}
+	})
+
+	t.Run("no-op push", func(t *testing.T) {
+		out, code := s.Push(repo, "app", "main")
+		if code != 0 || !strings.Contains(out, "Everything up-to-date") {
+			t.Fatalf("no-op push: exit %d\n%s", code, out)
+		}
+	})
+
+	t.Run("other branch refused", func(t *testing.T) {
+		out, code := s.Push(repo, "app", "main:feature")
+		if code == 0 || !strings.Contains(out, "deploys the main branch") {
+			t.Fatalf("push to feature: exit %d\n%s", code, out)
+		}
+		if out, _ := s.Git(repo, "ls-remote", s.Remote("app")); strings.Contains(out, "feature") {
+			t.Fatalf("feature branch was created:\n%s", out)
+		}
+	})
+
+	t.Run("failed build keeps the running release", func(t *testing.T) {
+		before := testutil.Run(t, repo, nil, "git", "rev-parse", "HEAD")
+		broken, _ := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "testdata", "apps", "broken-go", "main.go"))
+		testutil.Commit(t, repo, "main.go", string(broken))
+		out, code := s.Push(repo, "app", "main")
+		if code == 0 || !strings.Contains(out, "undefined") {
+			t.Fatalf("push of a compile error: exit %d, want failure with the compiler's message\n%s", code, out)
+		}
+		if _, body := s.Get("app", "/"); !strings.Contains(body, "incremental") {
+			t.Fatalf("GET / after failed push = %q, want the previous release", body)
+		}
+		if remote := lsRemote(t, s, repo, "app"); remote != before {
+			t.Fatalf("main on the server = %s, want %s (the deployed commit)", remote, before)
+		}
+		testutil.Run(t, repo, nil, "git", "reset", "-q", "--hard", before)
+	})
+
+	t.Run("force push", func(t *testing.T) {
+		testutil.Run(t, repo, nil, "git", "reset", "-q", "--hard", "HEAD~1")
+		editGreeting(t, repo, "forced")
+		if out, code := s.Push(repo, "app", "main"); code == 0 {
+			t.Fatalf("non-fast-forward push without --force succeeded\n%s", out)
+		}
+		out, code := s.Push(repo, "app", "--force", "main")
+		if code != 0 {
+			t.Fatalf("force push: exit %d\n%s", code, out)
+		}
+		if _, body := s.Get("app", "/"); !strings.Contains(body, "forced") {
+			t.Fatalf("GET / after force push = %q", body)
+		}
+	})
+
+	t.Run("simultaneous pushes are serialised", func(t *testing.T) {
+		base := testutil.Run(t, repo, nil, "git", "rev-parse", "HEAD")
+		clones := make([]string, 2)
+		for i := range clones {
+			clones[i] = t.TempDir()
+			testutil.Run(t, "", nil, "git", "clone", "-q", repo, clones[i])
+			editGreeting(t, clones[i], []string{"racer-a", "racer-b"}[i])
+		}
+		var wg sync.WaitGroup
+		outs, codes := make([]string, 2), make([]int, 2)
+		for i := range clones {
+			wg.Go(func() { outs[i], codes[i] = s.Push(clones[i], "app", "main") })
+		}
+		wg.Wait()
+		won := -1
+		for i, c := range codes {
+			if c == 0 {
+				if won >= 0 {
+					t.Fatalf("both racing pushes succeeded:\n%s\n%s", outs[0], outs[1])
+				}
+				won = i
+			}
+		}
+		if won < 0 {
+			t.Fatalf("no racing push succeeded:\n%s\n%s", outs[0], outs[1])
+		}
+		lost := 1 - won
+		if !strings.Contains(outs[lost], "rejected") {
+			t.Fatalf("losing push did not say it was rejected:\n%s", outs[lost])
+		}
+		head := testutil.Run(t, clones[won], nil, "git", "rev-parse", "HEAD")
+		if remote := lsRemote(t, s, repo, "app"); remote != head || remote == base {
+			t.Fatalf("main on the server = %s, want the winner %s", remote, head)
+		}
+		if _, body := s.Get("app", "/"); !strings.Contains(body, []string{"racer-a", "racer-b"}[won]) {
+			t.Fatalf("GET / = %q, want the winner's greeting", body)
+		}
+	})
+}
+
+// TestE2ERestart checks SIGTERM stops everything and a new server brings
+// every app back from the store.
+func TestE2ERestart(t *testing.T) {
+	s := testutil.StartServer(t)
+	repo := testutil.NewRepo(t, "procfile")
+	if out, code := s.Push(repo, "survivor", "main"); code != 0 {
+		t.Fatalf("push: exit %d\n%s", code, out)
+	}
+	traefik := testutil.ChildPID(s.PID(), "traefik")
+	web := testutil.ChildPID(s.PID(), "server.pl")
+	if traefik == 0 || web == 0 {
+		t.Fatalf("children of nua: traefik=%d web=%d", traefik, web)
+	}
+	s.Stop()
+	if status, _ := s.Get("survivor", "/"); status != 0 {
+		t.Fatalf("GET after SIGTERM = %d, want no answer", status)
+	}
+	for _, pid := range []int{traefik, web} {
+		if _, err := os.Stat(filepath.Join("/proc", itoa(pid))); err == nil {
+			t.Fatalf("process %d survived the server's SIGTERM", pid)
+		}
+	}
+	s.Start()
+	if status, body := s.Get("survivor", "/"); status != 200 || !strings.Contains(body, "hello from procfile") {
+		t.Fatalf("GET after restart = %d %q", status, body)
+	}
+}

@@ -1,0 +1,113 @@
+package commands
+
+import (
+	"fmt"
+
+	"github.com/nua-paas/nua"
+	"github.com/urfave/cli/v2"
+)
+
+func appCommands(o Options) []*cli.Command {
+	return []*cli.Command{
+		{
+			Name: "apps", Usage: "list the apps",
+			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
+				if err := wantArgs(c, 0, 0); err != nil {
+					return err
+				}
+				apps, err := p.Apps()
+				if err != nil {
+					return err
+				}
+				for _, a := range apps {
+					fmt.Fprintln(c.App.Writer, a.Name)
+				}
+				return nil
+			}),
+		},
+		{
+			Name: "apps:create", Usage: "create an app (a first push creates it too)", ArgsUsage: "APP",
+			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
+				name, err := appArg(c)
+				if err == nil {
+					err = wantArgs(c, 1, 1)
+				}
+				if err != nil {
+					return err
+				}
+				if _, err := p.CreateApp(name); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "-----> Created %s\n       push to it: git remote add nua ssh://nua@HOST/%s && git push nua main\n", name, name)
+				return nil
+			}),
+		},
+		{
+			Name: "apps:destroy", Usage: "stop an app and delete its code, releases and logs", ArgsUsage: "APP --confirm APP",
+			Flags: []cli.Flag{&cli.StringFlag{Name: "confirm", Usage: "the app's name, to confirm"}},
+			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
+				name, err := appArg(c)
+				if err == nil {
+					err = wantArgs(c, 1, 1)
+				}
+				if err != nil {
+					return err
+				}
+				if c.String("confirm") != name {
+					return usageError{fmt.Sprintf("this deletes %s for good: run again with --confirm %s", name, name)}
+				}
+				if err := p.DestroyApp(c.Context, name); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "-----> Destroyed %s\n", name)
+				return nil
+			}),
+		},
+		{
+			Name: "apps:info", Usage: "show an app's state", ArgsUsage: "APP",
+			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
+				name, err := appArg(c)
+				if err != nil {
+					return err
+				}
+				a, err := p.App(name)
+				if err != nil {
+					return err
+				}
+				w := c.App.Writer
+				fmt.Fprintf(w, "=== %s\n", a.Name)
+				fmt.Fprintf(w, "Branch:   %s\n", or(a.Branch, "main (until the first push)"))
+				fmt.Fprintf(w, "Created:  %s\n", a.Created.Format("2006-01-02 15:04:05 MST"))
+				fmt.Fprintf(w, "Release:  v%d\n", a.Release)
+				fmt.Fprintf(w, "URL:      %s\n", p.URL(a.Name))
+				return nil
+			}),
+		},
+		{
+			Name: "releases", Usage: "list an app's releases", ArgsUsage: "APP",
+			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
+				name, err := appArg(c)
+				if err != nil {
+					return err
+				}
+				rels, err := p.Releases(name)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "=== %s Releases\n", name)
+				for i := len(rels) - 1; i >= 0; i-- {
+					r := rels[i]
+					fmt.Fprintf(c.App.Writer, "v%-4d %-40s %-12s %s\n", r.Version, r.Description, r.By, r.Created.Format("2006-01-02 15:04:05"))
+				}
+				return nil
+			}),
+		},
+	}
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,86 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+)
+
+func TestReorder(t *testing.T) {
+	app := New(Options{Door: Local})
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"flags after app", []string{"logs", "web", "-n", "5", "-t"}, []string{"logs", "-n", "5", "-t", "--", "web"}},
+		{"global flag first", []string{"--data", "/d", "logs", "web", "-t"}, []string{"--data", "/d", "logs", "-t", "--", "web"}},
+		{"confirm after app", []string{"apps:destroy", "web", "--confirm", "web"}, []string{"apps:destroy", "--confirm", "web", "--", "web"}},
+		{"double dash keeps args", []string{"config:set", "web", "--", "-X=1"}, []string{"config:set", "--", "web", "-X=1"}},
+		{"unknown command untouched", []string{"frob", "-x"}, []string{"frob", "-x"}},
+		{"no command", []string{"--data", "/d"}, []string{"--data", "/d"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := reorder(app, tt.args); !slices.Equal(got, tt.want) {
+				t.Fatalf("reorder(%q)=%q, want %q", tt.args, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestForwardArgs checks the Local door hands the server the command line
+// it parsed, without the data directory.
+func TestForwardArgs(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"logs", []string{"logs", "web", "-n", "5", "-t", "--data", "/d"}, []string{"logs", "--num", "5", "--tail=true", "--", "web"}},
+		{"config:set", []string{"--data", "/d", "config:set", "web", "A=1", "B=x y"}, []string{"config:set", "--", "web", "A=1", "B=x y"}},
+		{"destroy", []string{"apps:destroy", "web", "--confirm", "web"}, []string{"apps:destroy", "--confirm", "web", "--", "web"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			var out bytes.Buffer
+			o := Options{Door: Local, Stdout: &out, Stderr: &out,
+				Forward: func(_ *cli.Context, args []string) (int, error) { got = args; return 3, nil }}
+			if code := Run(context.Background(), o, tt.args); code != 3 {
+				t.Fatalf("Run exit %d, want the forwarded 3; output:\n%s", code, out.String())
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("forwarded %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"nothing", nil, "no command given"},
+		{"unknown", []string{"sh"}, "unknown command"},
+		{"bad flag", []string{"logs", "--bogus", "web"}, "bogus"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			o := Options{Door: SSH, Stdout: &out, Stderr: &out}
+			if code := Run(context.Background(), o, tt.args); code != ExitUsage {
+				t.Fatalf("exit %d, want %d", code, ExitUsage)
+			}
+			if !strings.Contains(out.String(), tt.want) {
+				t.Fatalf("output lacks %q:\n%s", tt.want, out.String())
+			}
+		})
+	}
+}

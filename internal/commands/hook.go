@@ -1,0 +1,72 @@
+package commands
+
+import (
+	"context"
+	"os"
+
+	"github.com/nua-paas/nua"
+	"github.com/nua-paas/nua/receiver"
+	"github.com/urfave/cli/v2"
+)
+
+// HookCommands are the git hook commands: `hook pre-receive` on the Local
+// door, run by git in the app's repository, passes the push on to the
+// server's hidden `hook:pre-receive` on the Socket door.
+func HookCommands(o Options) []*cli.Command {
+	switch o.Door {
+	case Local:
+		return []*cli.Command{{
+			Name: "hook", Hidden: true, Usage: "run by git during a push", ArgsUsage: "pre-receive",
+			Action: func(c *cli.Context) error {
+				if c.Args().First() != "pre-receive" {
+					return usageError{"usage: nua hook pre-receive (git runs it)"}
+				}
+				repo, err := os.Getwd()
+				if err != nil {
+					return err
+				}
+				code, err := o.Forward(c, []string{
+					"hook:pre-receive",
+					"--repo", repo,
+					"--object-dir", os.Getenv("GIT_OBJECT_DIRECTORY"),
+					"--alternates", os.Getenv("GIT_ALTERNATE_OBJECT_DIRECTORIES"),
+					"--user", os.Getenv("NUA_USER"),
+				})
+				if err != nil {
+					return err
+				}
+				if code != 0 {
+					return exitCode(code)
+				}
+				return nil
+			},
+		}}
+	case Socket:
+		return []*cli.Command{{
+			Name: "hook:pre-receive", Hidden: true,
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "repo"}, &cli.StringFlag{Name: "object-dir"},
+				&cli.StringFlag{Name: "alternates"}, &cli.StringFlag{Name: "user"},
+			},
+			Action: func(c *cli.Context) error {
+				return preReceive(c.Context, c, o.Platform)
+			},
+		}}
+	}
+	return nil
+}
+
+func preReceive(ctx context.Context, c *cli.Context, p *nua.Platform) error {
+	app, err := p.AppFromRepoDir(c.String("repo"))
+	if err != nil {
+		return err
+	}
+	ups, err := receiver.ParseUpdates(c.App.Reader)
+	if err != nil {
+		return err
+	}
+	return p.Receive(ctx, nua.Push{
+		App: app, By: c.String("user"), Updates: ups,
+		Quarantine: receiver.Quarantine{ObjectDir: c.String("object-dir"), Alternates: c.String("alternates")},
+	}, c.App.Writer)
+}

@@ -1,0 +1,62 @@
+package nua
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// maxKeyLine bounds a public key line; real ones are well under 16 KiB.
+const maxKeyLine = 16 << 10
+
+// AddKey authorises an SSH public key, given as one authorized_keys line.
+func (p *Platform) AddKey(name string, line []byte) (Key, error) {
+	if err := ValidateKeyName(name); err != nil {
+		return Key{}, err
+	}
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 || len(line) > maxKeyLine || bytes.ContainsAny(line, "\n\r") {
+		return Key{}, fmt.Errorf("%w: give exactly one public key line (the contents of a .pub file) on stdin", ErrInvalid)
+	}
+	pub, _, opts, _, err := gossh.ParseAuthorizedKey(line)
+	if err != nil {
+		return Key{}, fmt.Errorf("%w: not an SSH public key: %v", ErrInvalid, err)
+	}
+	if len(opts) > 0 {
+		return Key{}, fmt.Errorf("%w: key options (%s) are not supported: give the bare key", ErrInvalid, strings.Join(opts, ","))
+	}
+	k := Key{
+		Name:        name,
+		Fingerprint: gossh.FingerprintSHA256(pub),
+		Line:        strings.TrimSpace(string(gossh.MarshalAuthorizedKey(pub))),
+		Added:       time.Now().UTC(),
+	}
+	if err := p.cfg.Store.PutKey(k); err != nil {
+		return Key{}, err
+	}
+	p.log.Info("key added", "name", name, "fingerprint", k.Fingerprint)
+	return k, nil
+}
+
+// RemoveKey revokes a key.
+func (p *Platform) RemoveKey(name string) error {
+	if err := ValidateKeyName(name); err != nil {
+		return err
+	}
+	return p.cfg.Store.DeleteKey(name)
+}
+
+// Keys lists the authorised keys.
+func (p *Platform) Keys() ([]Key, error) { return p.cfg.Store.Keys() }
+
+// Authorize returns the name of the key pub if it is authorised.
+func (p *Platform) Authorize(pub gossh.PublicKey) (string, bool) {
+	k, err := p.cfg.Store.KeyByFingerprint(gossh.FingerprintSHA256(pub))
+	if err != nil {
+		return "", false
+	}
+	return k.Name, true
+}

@@ -1,0 +1,160 @@
+// Package nua holds the domain of the platform (apps, releases, config, keys)
+// and the deploy pipeline that turns a pushed commit into running processes
+// behind the proxy.
+package nua
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Version is nua's version, set at build time.
+var Version = "dev"
+
+// Errors callers tell apart with errors.Is.
+var (
+	// ErrInvalid marks input that breaks a rule; the message names the rule.
+	ErrInvalid = errors.New("invalid input")
+	// ErrNotFound marks an app, release or key that does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists marks an app or key that exists already.
+	ErrExists = errors.New("already exists")
+	// ErrDeploy marks a deploy that failed; the previous release keeps serving.
+	ErrDeploy = errors.New("deploy failed")
+)
+
+// App is one application: a git repository, its config and its releases.
+type App struct {
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+	// Branch is the deploy branch; empty until the first push picks main or master.
+	Branch string `json:"branch,omitempty"`
+	// Config holds the app's environment variables.
+	Config map[string]string `json:"config,omitempty"`
+	// Formation is the number of instances of each process type; a type
+	// missing from it runs one instance.
+	Formation map[string]int `json:"formation,omitempty"`
+	// Release is the current release's version, 0 before the first deploy.
+	Release int `json:"release"`
+}
+
+// Scale reports how many instances of process type typ should run.
+func (a App) Scale(typ string) int {
+	if typ == "release" {
+		return 0
+	}
+	if n, ok := a.Formation[typ]; ok {
+		return n
+	}
+	return 1
+}
+
+// Release is one deployable state of an app: a slug plus a config snapshot.
+// A build makes a release, and so does every config change.
+type Release struct {
+	App     string `json:"app"`
+	Version int    `json:"version"`
+	// Slug is the version of the release whose build this release runs.
+	Slug        int               `json:"slug"`
+	Commit      string            `json:"commit,omitempty"`
+	Buildpack   string            `json:"buildpack,omitempty"`
+	Processes   map[string]string `json:"processes"`
+	Config      map[string]string `json:"config,omitempty"`
+	Description string            `json:"description"`
+	By          string            `json:"by,omitempty"`
+	Created     time.Time         `json:"created"`
+}
+
+// Key is an SSH public key allowed to push and run commands.
+type Key struct {
+	Name        string    `json:"name"`
+	Fingerprint string    `json:"fingerprint"` // SHA256:...
+	Line        string    `json:"line"`        // authorized_keys format
+	Added       time.Time `json:"added"`
+}
+
+var (
+	appNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+	envKeyRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	keyNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+)
+
+// ValidateAppName checks that name can be an app: a DNS label, because it
+// becomes a host name, a directory and a repository name.
+func ValidateAppName(name string) error {
+	if !appNameRE.MatchString(name) || strings.HasSuffix(name, "-") {
+		return fmt.Errorf("%w: app name %q: use 1 to 63 lowercase letters, digits and dashes, starting with a letter and not ending with a dash", ErrInvalid, clip(name))
+	}
+	return nil
+}
+
+// ValidateKeyName checks the name given to an SSH key.
+func ValidateKeyName(name string) error {
+	if !keyNameRE.MatchString(name) {
+		return fmt.Errorf("%w: key name %q: use up to 64 letters, digits, dots, dashes, underscores and @", ErrInvalid, clip(name))
+	}
+	return nil
+}
+
+// reservedKeys are set by the platform for every process.
+var reservedKeys = []string{"PORT", "PS"}
+
+// ParseConfigVars parses KEY=value arguments as given to config:set.
+// Nothing is returned unless every argument is valid.
+func ParseConfigVars(args []string) (map[string]string, error) {
+	if len(args) == 0 {
+		return nil, fmt.Errorf("%w: no KEY=value given", ErrInvalid)
+	}
+	vars := make(map[string]string, len(args))
+	for _, arg := range args {
+		k, v, ok := strings.Cut(arg, "=")
+		if !ok {
+			return nil, fmt.Errorf("%w: %q is not KEY=value", ErrInvalid, clip(arg))
+		}
+		if err := ValidateConfigKey(k); err != nil {
+			return nil, err
+		}
+		if strings.ContainsRune(v, 0) {
+			return nil, fmt.Errorf("%w: value of %s contains a NUL byte", ErrInvalid, k)
+		}
+		vars[k] = v
+	}
+	return vars, nil
+}
+
+// ValidateConfigKey checks that k can be an environment variable name.
+func ValidateConfigKey(k string) error {
+	if !envKeyRE.MatchString(k) || len(k) > 256 {
+		return fmt.Errorf("%w: config key %q: use letters, digits and underscores, not starting with a digit", ErrInvalid, clip(k))
+	}
+	if slices.Contains(reservedKeys, k) {
+		return fmt.Errorf("%w: config key %s is set by nua for each process", ErrInvalid, k)
+	}
+	return nil
+}
+
+// clip shortens user input quoted back in an error message.
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}
+
+// withVars returns a copy of config with set applied and unset removed.
+func withVars(config, set map[string]string, unset []string) map[string]string {
+	out := maps.Clone(config)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, set)
+	for _, k := range unset {
+		delete(out, k)
+	}
+	return out
+}

@@ -1,0 +1,244 @@
+package nua
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/procman"
+	"github.com/nua-paas/nua/proxy"
+	"github.com/nua-paas/nua/receiver"
+)
+
+// Config wires a Platform to its parts.
+type Config struct {
+	DataDir  string
+	Domain   string // apps answer on APP.Domain
+	HTTPPort int    // the proxy's public port, for the URLs shown to users
+	Store    Store
+	Builder  *buildpacks.Builder
+	Procs    *procman.Supervisor
+	Proxy    *proxy.Traefik
+	Receiver *receiver.Receiver
+	// BinDir holds the nua binary; processes find it on their PATH.
+	BinDir string
+	// BootTimeout bounds how long new web instances may take to listen.
+	BootTimeout time.Duration
+	// KeepSlugs is how many built slugs are kept for each app.
+	KeepSlugs int
+	Logger    *slog.Logger
+}
+
+// Platform runs apps: it builds pushes, records releases and keeps each
+// app's current release running behind the proxy.
+type Platform struct {
+	cfg Config
+	log *slog.Logger
+
+	mu      sync.Mutex
+	locks   map[string]*sync.Mutex // per app: one deploy, config change or restart at a time
+	running map[string][]*procman.Process
+}
+
+// New returns a Platform for cfg.
+func New(cfg Config) *Platform {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.BootTimeout == 0 {
+		cfg.BootTimeout = 60 * time.Second
+	}
+	if cfg.KeepSlugs == 0 {
+		cfg.KeepSlugs = 5
+	}
+	return &Platform{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		locks:   map[string]*sync.Mutex{},
+		running: map[string][]*procman.Process{},
+	}
+}
+
+// lockApp serialises changes to one app and returns the unlock function.
+func (p *Platform) lockApp(name string) func() {
+	p.mu.Lock()
+	l, ok := p.locks[name]
+	if !ok {
+		l = &sync.Mutex{}
+		p.locks[name] = l
+	}
+	p.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+// URL is where app answers.
+func (p *Platform) URL(app string) string {
+	if p.cfg.HTTPPort == 80 || p.cfg.HTTPPort == 0 {
+		return fmt.Sprintf("http://%s.%s/", app, p.cfg.Domain)
+	}
+	return fmt.Sprintf("http://%s.%s:%d/", app, p.cfg.Domain, p.cfg.HTTPPort)
+}
+
+func (p *Platform) appDir(app string) string   { return filepath.Join(p.cfg.DataDir, "apps", app) }
+func (p *Platform) slugsDir(app string) string { return filepath.Join(p.appDir(app), "releases") }
+func (p *Platform) slugDir(app string, v int) string {
+	return filepath.Join(p.slugsDir(app), fmt.Sprintf("v%d", v))
+}
+func (p *Platform) cacheDir(app string) string { return filepath.Join(p.cfg.DataDir, "cache", app) }
+func (p *Platform) logDir(app string) string   { return filepath.Join(p.cfg.DataDir, "logs", app) }
+
+// App returns the named app.
+func (p *Platform) App(name string) (App, error) {
+	if err := ValidateAppName(name); err != nil {
+		return App{}, err
+	}
+	return p.cfg.Store.App(name)
+}
+
+// Apps lists every app.
+func (p *Platform) Apps() ([]App, error) { return p.cfg.Store.Apps() }
+
+// CreateApp creates an empty app with its repository.
+func (p *Platform) CreateApp(name string) (App, error) {
+	if err := ValidateAppName(name); err != nil {
+		return App{}, err
+	}
+	defer p.lockApp(name)()
+	if _, err := p.cfg.Store.App(name); err == nil {
+		return App{}, fmt.Errorf("app %s: %w", name, ErrExists)
+	} else if !errors.Is(err, ErrNotFound) {
+		return App{}, err
+	}
+	app := App{Name: name, Created: time.Now().UTC()}
+	if err := p.cfg.Receiver.Init(name, "main"); err != nil {
+		return App{}, err
+	}
+	if err := p.cfg.Store.PutApp(app); err != nil {
+		return App{}, err
+	}
+	p.log.Info("app created", "app", name)
+	return app, nil
+}
+
+// EnsureApp returns the named app, creating it when it does not exist yet
+// (a first push creates its app).
+func (p *Platform) EnsureApp(name string) (App, error) {
+	app, err := p.App(name)
+	if errors.Is(err, ErrNotFound) {
+		app, err = p.CreateApp(name)
+		if errors.Is(err, ErrExists) {
+			return p.App(name)
+		}
+	}
+	return app, err
+}
+
+// DestroyApp stops the app and deletes its repository, releases, caches,
+// logs and route. Its data directory is kept.
+func (p *Platform) DestroyApp(ctx context.Context, name string) error {
+	if _, err := p.App(name); err != nil {
+		return err
+	}
+	defer p.lockApp(name)()
+	p.stopRunning(ctx, name, p.takeRunning(name))
+	if err := p.cfg.Proxy.RemoveRoute(ctx, name); err != nil {
+		p.log.Warn("remove route", "app", name, "err", err)
+	}
+	if err := p.cfg.Store.DeleteApp(name); err != nil {
+		return err
+	}
+	var errs []error
+	errs = append(errs, p.cfg.Receiver.Remove(name))
+	for _, dir := range []string{p.slugsDir(name), p.cacheDir(name), p.logDir(name)} {
+		errs = append(errs, os.RemoveAll(dir))
+	}
+	p.log.Info("app destroyed", "app", name)
+	return errors.Join(errs...)
+}
+
+// Releases lists an app's releases, oldest first.
+func (p *Platform) Releases(name string) ([]Release, error) {
+	if _, err := p.App(name); err != nil {
+		return nil, err
+	}
+	return p.cfg.Store.Releases(name)
+}
+
+// currentRelease returns the release app runs.
+func (p *Platform) currentRelease(app App) (Release, error) {
+	rels, err := p.cfg.Store.Releases(app.Name)
+	if err != nil {
+		return Release{}, err
+	}
+	i := slices.IndexFunc(rels, func(r Release) bool { return r.Version == app.Release })
+	if i < 0 {
+		return Release{}, fmt.Errorf("app %s has no release v%d: %w", app.Name, app.Release, ErrNotFound)
+	}
+	return rels[i], nil
+}
+
+// nextVersion returns the number the app's next release gets.
+func (p *Platform) nextVersion(app string) (int, error) {
+	rels, err := p.cfg.Store.Releases(app)
+	if err != nil {
+		return 0, err
+	}
+	if len(rels) == 0 {
+		return 1, nil
+	}
+	return rels[len(rels)-1].Version + 1, nil
+}
+
+// Ps reports the app's running processes.
+func (p *Platform) Ps(name string) ([]procman.Status, error) {
+	if _, err := p.App(name); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	procs := slices.Clone(p.running[name])
+	p.mu.Unlock()
+	st := make([]procman.Status, len(procs))
+	for i, pr := range procs {
+		st[i] = pr.Status()
+	}
+	return st, nil
+}
+
+// Logs writes the app's logs to w.
+func (p *Platform) Logs(ctx context.Context, name string, opt procman.LogOptions, w io.Writer) error {
+	if _, err := p.App(name); err != nil {
+		return err
+	}
+	return p.cfg.Procs.Logs(ctx, name, opt, w)
+}
+
+// Close stops every app's processes; their releases come back with Restore.
+func (p *Platform) Close(ctx context.Context) error {
+	p.mu.Lock()
+	names := make([]string, 0, len(p.running))
+	for name := range p.running {
+		names = append(names, name)
+	}
+	p.mu.Unlock()
+	for _, name := range names {
+		p.stopRunning(ctx, name, p.takeRunning(name))
+	}
+	return nil
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,192 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Route sends the HTTP requests for an app's hosts to its web instances.
+type Route struct {
+	// App is the app's name, a DNS label. It names the router, the service
+	// and the dynamic file (APP.yml).
+	App string
+	// Hosts are the host names the app answers on, e.g. myapp.localhost.
+	Hosts []string
+	// Servers are the web instances' base URLs, e.g. http://127.0.0.1:41234.
+	// Requests are balanced between them.
+	Servers []string
+}
+
+var (
+	// ErrInvalidRoute is wrapped by every error about a bad Route.
+	ErrInvalidRoute = errors.New("invalid route")
+	// ErrNotOpen means a route was changed before Open succeeded.
+	ErrNotOpen = errors.New("traefik not open")
+	// ErrClosed means a route was changed after Close.
+	ErrClosed = errors.New("traefik closed")
+)
+
+// entryPoint is the name of the entrypoint that serves the apps.
+const webEntryPoint = "web"
+
+var appName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+
+// Validate reports the first bad field of r.
+func (r Route) Validate() error {
+	if err := validateApp(r.App); err != nil {
+		return err
+	}
+	if len(r.Hosts) == 0 {
+		return fmt.Errorf("%w: app %s: no hosts", ErrInvalidRoute, r.App)
+	}
+	if err := eachUnique(r.Hosts, validateHost); err != nil {
+		return fmt.Errorf("%w: app %s: host %w", ErrInvalidRoute, r.App, err)
+	}
+	if len(r.Servers) == 0 {
+		return fmt.Errorf("%w: app %s: no servers", ErrInvalidRoute, r.App)
+	}
+	if err := eachUnique(r.Servers, validateServer); err != nil {
+		return fmt.Errorf("%w: app %s: server %w", ErrInvalidRoute, r.App, err)
+	}
+	return nil
+}
+
+func validateApp(app string) error {
+	if !appName.MatchString(app) {
+		return fmt.Errorf("%w: app name %q: want a lowercase DNS label (a-z, 0-9, -; starting with a letter; at most 63 characters)", ErrInvalidRoute, app)
+	}
+	return nil
+}
+
+// eachUnique checks every item with check and rejects duplicates.
+func eachUnique(items []string, check func(string) error) error {
+	seen := make(map[string]bool, len(items))
+	for _, s := range items {
+		if err := check(s); err != nil {
+			return err
+		}
+		if seen[s] {
+			return fmt.Errorf("%q: listed twice", s)
+		}
+		seen[s] = true
+	}
+	return nil
+}
+
+var hostLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// validateHost accepts lowercase host names made of DNS labels.
+func validateHost(h string) error {
+	if h == "" || len(h) > 253 {
+		return fmt.Errorf("%q: want a host name of 1 to 253 characters", h)
+	}
+	for _, label := range strings.Split(h, ".") {
+		if !hostLabel.MatchString(label) {
+			return fmt.Errorf("%q: want lowercase labels (a-z, 0-9, -) separated by dots", h)
+		}
+	}
+	return nil
+}
+
+// validateServer accepts http://HOST:PORT in canonical form, nothing more.
+func validateServer(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q: %w", s, err)
+	}
+	if u.Scheme != "http" || u.Host == "" || u.User != nil || u.Opaque != "" ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery || u.String() != s {
+		return fmt.Errorf("%q: want http://HOST:PORT", s)
+	}
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil || host == "" {
+		return fmt.Errorf("%q: want http://HOST:PORT", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+		return fmt.Errorf("%q: port %q: want 1 to 65535", s, port)
+	}
+	if net.ParseIP(host) == nil {
+		if err := validateHost(host); err != nil {
+			return fmt.Errorf("%q: host: %w", s, err)
+		}
+	}
+	return nil
+}
+
+// rule is the router rule matching r's hosts.
+func (r Route) rule() string {
+	parts := make([]string, len(r.Hosts))
+	for i, h := range r.Hosts {
+		parts[i] = "Host(`" + h + "`)"
+	}
+	return strings.Join(parts, " || ")
+}
+
+// The dynamic configuration, as much of it as nua writes.
+type (
+	dynamicConfig struct {
+		HTTP httpConfig `yaml:"http"`
+	}
+	httpConfig struct {
+		Routers  map[string]router  `yaml:"routers"`
+		Services map[string]service `yaml:"services"`
+	}
+	router struct {
+		Rule        string   `yaml:"rule"`
+		Service     string   `yaml:"service"`
+		EntryPoints []string `yaml:"entryPoints"`
+	}
+	service struct {
+		LoadBalancer loadBalancer `yaml:"loadBalancer"`
+	}
+	loadBalancer struct {
+		Servers []server `yaml:"servers" json:"servers"`
+	}
+	server struct {
+		URL string `yaml:"url" json:"url"`
+	}
+)
+
+// Marshal returns the dynamic configuration file for r, after validating r.
+func Marshal(r Route) ([]byte, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	servers := make([]server, len(r.Servers))
+	for i, s := range r.Servers {
+		servers[i] = server{URL: s}
+	}
+	cfg := dynamicConfig{HTTP: httpConfig{
+		Routers: map[string]router{r.App: {
+			Rule:        r.rule(),
+			Service:     r.App,
+			EntryPoints: []string{webEntryPoint},
+		}},
+		Services: map[string]service{r.App: {
+			LoadBalancer: loadBalancer{Servers: servers},
+		}},
+	}}
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "# Route of app %s, written by nua: changes here are overwritten.\n", r.App)
+	if err := encodeYAML(&buf, cfg); err != nil {
+		return nil, fmt.Errorf("marshal route %s: %w", r.App, err)
+	}
+	return buf.Bytes(), nil
+}
+
+func encodeYAML(buf *bytes.Buffer, v any) error {
+	enc := yaml.NewEncoder(buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	return enc.Close()
+}

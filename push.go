@@ -1,0 +1,146 @@
+package nua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/receiver"
+)
+
+// deployBranches are the branches a first push may deploy.
+var deployBranches = []string{"main", "master"}
+
+// AppFromRepo turns the repository path a git client asks for ("/app",
+// "app.git", "~/app") into an app name.
+func AppFromRepo(repo string) (string, error) {
+	name := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(repo, "~"), "/"), ".git")
+	if err := ValidateAppName(name); err != nil {
+		return "", fmt.Errorf("repository %q: %w", clip(repo), err)
+	}
+	return name, nil
+}
+
+// Git serves a git-receive-pack (push) or git-upload-pack (clone, fetch)
+// session for the repository the client names. A push to an app that does
+// not exist creates it.
+func (p *Platform) Git(ctx context.Context, service, repo, user string, s receiver.Stdio) error {
+	name, err := AppFromRepo(repo)
+	if err != nil {
+		return err
+	}
+	switch service {
+	case "git-upload-pack":
+		if _, err := p.App(name); err != nil {
+			return err
+		}
+		return p.cfg.Receiver.UploadPack(ctx, name, s)
+	case "git-receive-pack":
+		app, err := p.EnsureApp(name)
+		if err != nil {
+			return err
+		}
+		if err := p.cfg.Receiver.Init(name, or(app.Branch, "main")); err != nil {
+			return err
+		}
+		return p.cfg.Receiver.ReceivePack(ctx, name, []string{"NUA_USER=" + user}, s)
+	}
+	return fmt.Errorf("%w: git service %q", ErrInvalid, service)
+}
+
+// Push is what the pre-receive hook hands over: the ref updates of a push
+// and where git holds its objects until the hook accepts them.
+type Push struct {
+	App        string
+	By         string
+	Updates    []receiver.Update
+	Quarantine receiver.Quarantine
+}
+
+// Receive checks a push's ref updates and deploys the deploy branch's new
+// commit. An error declines the whole push.
+func (p *Platform) Receive(ctx context.Context, push Push, out io.Writer) error {
+	app, err := p.App(push.App)
+	if err != nil {
+		return err
+	}
+	o := buildpacks.NewOutput(out)
+	if len(push.Updates) != 1 {
+		return fmt.Errorf("push one branch at a time: nua deploys %s", or(app.Branch, "main"))
+	}
+	up := push.Updates[0]
+	branch, ok := strings.CutPrefix(up.Ref, "refs/heads/")
+	if !ok || !p.deploys(app, branch) {
+		want := or(app.Branch, "main")
+		o.Warn("nua deploys the %s branch of %s only; %s was not pushed.", want, app.Name, up.Ref)
+		o.Warn("Push your branch there: git push nua %s:%s", strings.TrimPrefix(up.Ref, "refs/heads/"), want)
+		return fmt.Errorf("%s is not the deploy branch", up.Ref)
+	}
+	if up.New == receiver.ZeroID {
+		return fmt.Errorf("the deploy branch %s cannot be deleted: use apps:destroy to remove the app", branch)
+	}
+	err = p.Deploy(ctx, DeployRequest{
+		App: app.Name, Commit: up.New, By: push.By,
+		Source: func(dir string) error {
+			return p.cfg.Receiver.Export(ctx, app.Name, up.New, push.Quarantine, dir)
+		},
+	}, out)
+	if err != nil {
+		return err
+	}
+	if app.Branch == "" {
+		return p.setBranch(app.Name, branch)
+	}
+	return nil
+}
+
+// deploys reports whether a push to branch deploys app.
+func (p *Platform) deploys(app App, branch string) bool {
+	if app.Branch != "" {
+		return branch == app.Branch
+	}
+	for _, b := range deployBranches {
+		if b == branch {
+			return true
+		}
+	}
+	return false
+}
+
+// setBranch records the deploy branch a first push chose.
+func (p *Platform) setBranch(name, branch string) error {
+	defer p.lockApp(name)()
+	app, err := p.cfg.Store.App(name)
+	if err != nil {
+		return err
+	}
+	app.Branch = branch
+	if err := p.cfg.Store.PutApp(app); err != nil {
+		return err
+	}
+	if err := p.cfg.Receiver.SetHead(name, branch); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// AppFromRepoDir returns the app whose repository is dir, the directory a
+// git hook runs in.
+func (p *Platform) AppFromRepoDir(dir string) (string, error) {
+	app := strings.TrimSuffix(filepath.Base(dir), ".git")
+	if ValidateAppName(app) != nil || p.cfg.Receiver.Repo(app) != filepath.Clean(dir) {
+		return "", fmt.Errorf("%w: %q is not an app repository", ErrInvalid, clip(dir))
+	}
+	return app, nil
+}

@@ -1,0 +1,176 @@
+// Package sshd is nua's SSH server: public-key authentication, no shell, no
+// forwarding. A git-receive-pack or git-upload-pack command goes to the git
+// handler; any other command line, split without a shell, goes to the
+// command handler.
+package sshd
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/gliderlabs/ssh"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// Session is one SSH exec request as the handlers see it.
+type Session struct {
+	// User is the name of the key that authenticated.
+	User string
+	// Args is the command line, split like a shell would without running one.
+	Args   []string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Config configures a Server.
+type Config struct {
+	// Addr is the listen address, e.g. "127.0.0.1:2222".
+	Addr string
+	// HostKey is the path of the ed25519 host key, created 0600 if missing.
+	HostKey string
+	// Authorize returns the name of an authorised key.
+	Authorize func(gossh.PublicKey) (name string, ok bool)
+	// Git serves a git-receive-pack or git-upload-pack request for repo.
+	Git func(ctx context.Context, s Session, service, repo string) int
+	// Command runs any other command line and returns its exit status.
+	Command func(ctx context.Context, s Session) int
+	Logger  *slog.Logger
+}
+
+// Server is nua's SSH server.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+	srv *ssh.Server
+	ln  net.Listener
+}
+
+const userKey = "nua-key"
+
+// New returns a Server for cfg.
+func New(cfg Config) *Server {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{cfg: cfg, log: log}
+}
+
+// Open loads or creates the host key and starts listening.
+func (s *Server) Open() error {
+	signer, err := LoadHostKey(s.cfg.HostKey)
+	if err != nil {
+		return err
+	}
+	s.srv = &ssh.Server{
+		Handler: s.handle,
+		PublicKeyHandler: func(ctx ssh.Context, key ssh.PublicKey) bool {
+			name, ok := s.cfg.Authorize(key)
+			if ok {
+				ctx.SetValue(userKey, name)
+			} else {
+				s.log.Info("key refused", "remote", ctx.RemoteAddr().String(), "fingerprint", gossh.FingerprintSHA256(key))
+			}
+			return ok
+		},
+		PtyCallback: func(ssh.Context, ssh.Pty) bool { return false },
+		Version:     "nua",
+	}
+	s.srv.AddHostKey(signer)
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen ssh: %w", err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve accepts connections until Close.
+func (s *Server) Serve() error {
+	err := s.srv.Serve(s.ln)
+	if errors.Is(err, ssh.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close stops accepting and waits for open sessions until ctx is done, then
+// closes them.
+func (s *Server) Close(ctx context.Context) error {
+	if s.srv == nil {
+		return nil
+	}
+	if err := s.srv.Shutdown(ctx); err != nil {
+		return s.srv.Close()
+	}
+	return nil
+}
+
+func (s *Server) handle(sess ssh.Session) {
+	ctx := sess.Context()
+	user, _ := ctx.Value(userKey).(string)
+	args := sess.Command()
+	io := Session{User: user, Args: args, Stdin: sess, Stdout: sess, Stderr: sess.Stderr()}
+	var code int
+	if len(args) == 2 && (args[0] == "git-receive-pack" || args[0] == "git-upload-pack") {
+		s.log.Info("git", "user", user, "service", args[0], "repo", args[1])
+		code = s.cfg.Git(ctx, io, args[0], args[1])
+	} else {
+		s.log.Info("command", "user", user, "args", args)
+		code = s.cfg.Command(ctx, io)
+	}
+	sess.Exit(code)
+}
+
+// LoadHostKey reads the ed25519 host key at path, creating it on first use.
+func LoadHostKey(path string) (gossh.Signer, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		data, err = newHostKey(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("host key: %w", err)
+	}
+	signer, err := gossh.ParsePrivateKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("host key %s: %w", path, err)
+	}
+	return signer, nil
+}
+
+func newHostKey(path string) ([]byte, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	block, err := gossh.MarshalPrivateKey(priv, "nua host key")
+	if err != nil {
+		return nil, err
+	}
+	data := pem.EncodeToMemory(block)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return data, f.Close()
+}

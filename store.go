@@ -1,0 +1,25 @@
+package nua
+
+// Store keeps the platform's state. The store package implements it on bbolt.
+type Store interface {
+	// App returns the named app or an error wrapping ErrNotFound.
+	App(name string) (App, error)
+	// Apps returns every app, sorted by name.
+	Apps() ([]App, error)
+	// PutApp creates or replaces an app.
+	PutApp(App) error
+	// DeleteApp removes an app with its releases.
+	DeleteApp(name string) error
+	// Releases returns an app's releases, oldest first.
+	Releases(app string) ([]Release, error)
+	// PutRelease records a release.
+	PutRelease(Release) error
+	// Keys returns every SSH key, sorted by name.
+	Keys() ([]Key, error)
+	// KeyByFingerprint returns the key with that fingerprint or an error wrapping ErrNotFound.
+	KeyByFingerprint(fp string) (Key, error)
+	// PutKey adds a key; it fails with ErrExists when the name or fingerprint is taken.
+	PutKey(Key) error
+	// DeleteKey removes a key or fails with ErrNotFound.
+	DeleteKey(name string) error
+}

@@ -1,0 +1,354 @@
+package toolchains_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/procman"
+	"github.com/nua-paas/nua/toolchains"
+)
+
+// appsDir holds the sample apps that every toolchain is checked against.
+const appsDir = "../testdata/apps"
+
+// samples is what each sample app must build to. Every toolchain must
+// detect exactly its own samples.
+var samples = []struct {
+	app       string
+	buildpack string            // Name of the toolchain that detects it; "" = none
+	procs     map[string]string // process types after the build
+	errIs     error             // the build fails with this error
+	errText   string            // ... and this text in its message
+	output    []string          // lines the build output must contain
+	run       func(t *testing.T, slug string, procs map[string]string)
+}{
+	{
+		app:       "goapp",
+		buildpack: "Go",
+		procs:     map[string]string{"web": "bin/goapp"},
+		output:    []string{"-----> Go app detected\n", "       Installed bin/goapp\n", "       Default types for buildpack -> web\n"},
+		run:       runGoApp,
+	},
+	{
+		app:       "static",
+		buildpack: "Static",
+		procs:     map[string]string{"web": "nua serve-static"},
+		output:    []string{"-----> Static app detected\n", "       Default types for buildpack -> web\n"},
+	},
+	{
+		app:       "procfile",
+		buildpack: "Procfile",
+		procs:     map[string]string{"web": "exec perl server.pl", "worker": "exec sh worker.sh"},
+		output:    []string{"-----> Procfile app detected\n", "       Procfile declares types -> web, worker\n"},
+		run:       runProcfileApp,
+	},
+	{
+		app:       "broken-go",
+		buildpack: "Go",
+		errText:   "build Go app: go build: exit status 1",
+		output:    []string{"       ./main.go:8:17: cannot use \"5000\" (untyped string constant) as int value"},
+	},
+	{
+		app:     "empty",
+		errIs:   buildpacks.ErrNoApp,
+		errText: "no app detected: nua looks for go.mod (Go), index.html (static site) or a Procfile",
+	},
+}
+
+func TestDetect(t *testing.T) {
+	for _, s := range samples {
+		for _, bp := range toolchains.Builtin(toolchains.Config{}) {
+			t.Run(s.app+"/"+bp.Name(), func(t *testing.T) {
+				got, err := bp.Detect(filepath.Join(appsDir, s.app))
+				if err != nil {
+					t.Fatalf("Detect: %v", err)
+				}
+				if want := bp.Name() == s.buildpack; got != want {
+					t.Fatalf("%s.Detect(%s)=%v, want %v", bp.Name(), s.app, got, want)
+				}
+			})
+		}
+	}
+}
+
+func TestBuildSamples(t *testing.T) {
+	for _, s := range samples {
+		t.Run(s.app, func(t *testing.T) {
+			t.Parallel()
+			slug := copyApp(t, s.app)
+			var out bytes.Buffer
+			res, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, &out)
+			t.Logf("build output:\n%s", out.String())
+			for _, line := range s.output {
+				if !strings.Contains(out.String(), line) {
+					t.Errorf("output lacks %q", line)
+				}
+			}
+			if s.errText != "" || s.errIs != nil {
+				if err == nil || !strings.Contains(err.Error(), s.errText) || (s.errIs != nil && !errors.Is(err, s.errIs)) {
+					t.Fatalf("Build: %v, want an error with %q", err, s.errText)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Build: %v", err)
+			}
+			if res.Buildpack != s.buildpack || !maps.Equal(res.Processes, s.procs) {
+				t.Fatalf("Build: %s %v, want %s %v", res.Buildpack, res.Processes, s.buildpack, s.procs)
+			}
+			if got, want := res.Types, slices.Sorted(maps.Keys(s.procs)); !slices.Equal(got, want) {
+				t.Fatalf("Types=%v, want %v", got, want)
+			}
+			if s.run != nil {
+				s.run(t, slug, res.Processes)
+			}
+		})
+	}
+}
+
+// TestBuildProcfileOverridesGo checks that a Go app's Procfile wins over
+// the Go toolchain's default web process.
+func TestBuildProcfileOverridesGo(t *testing.T) {
+	slug := copyApp(t, "goapp")
+	write(t, filepath.Join(slug, "Procfile"), "web: bin/goapp --verbose\nworker: bin/goapp worker\n")
+	res, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, io.Discard)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	want := map[string]string{"web": "bin/goapp --verbose", "worker": "bin/goapp worker"}
+	if res.Buildpack != "Go" || !maps.Equal(res.Processes, want) {
+		t.Fatalf("Build: %s %v, want Go %v", res.Buildpack, res.Processes, want)
+	}
+}
+
+// TestBuildBadProcfileFirst checks that a bad Procfile fails the push
+// before anything is compiled.
+func TestBuildBadProcfileFirst(t *testing.T) {
+	slug := copyApp(t, "goapp")
+	write(t, filepath.Join(slug, "Procfile"), "web bin/goapp\n")
+	var out bytes.Buffer
+	_, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, &out)
+	if !errors.Is(err, procman.ErrProcfile) || !strings.Contains(err.Error(), "Procfile line 1") {
+		t.Fatalf("Build: %v, want a Procfile error naming line 1", err)
+	}
+	if _, err := os.Stat(filepath.Join(slug, "bin")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("bin exists after a bad Procfile (stat: %v)", err)
+	}
+	if out.Len() != 0 {
+		t.Fatalf("build output before the Procfile check: %q", out.String())
+	}
+}
+
+// TestGoColdWarm builds the Go sample twice with the same cache and logs
+// both times. A truly cold cache compiles the standard library, which takes
+// about a minute on two cores, so it only runs with NUA_COLD_BUILD=1;
+// otherwise the cache's go-build shares the host's build cache.
+func TestGoColdWarm(t *testing.T) {
+	cache := t.TempDir()
+	cold := os.Getenv("NUA_COLD_BUILD") != ""
+	if !cold {
+		linkHostGoCache(t, cache)
+	}
+	var times []time.Duration
+	for i := range 2 {
+		slug := copyApp(t, "goapp")
+		start := time.Now()
+		if _, err := newBuilder().Build(t.Context(), slug, cache, nil, io.Discard); err != nil {
+			t.Fatalf("build %d: %v", i+1, err)
+		}
+		times = append(times, time.Since(start))
+	}
+	entries, err := os.ReadDir(filepath.Join(cache, "go-build"))
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("go build cache not populated: %d entries, %v", len(entries), err)
+	}
+	t.Logf("goapp build with a cache that is %s: first %s, rebuild %s",
+		map[bool]string{true: "cold", false: "shared with the host"}[cold], times[0], times[1])
+}
+
+// runGoApp runs the built Go sample: config reaches it, it answers HTTP on
+// PORT, stops cleanly on SIGTERM and exits 1 on /crash. It runs the binary
+// itself, not through sh, to see the app's own exit status.
+func runGoApp(t *testing.T, slug string, procs map[string]string) {
+	bin := []string{filepath.Join(slug, procs["web"])}
+	port := freePort(t)
+	cmd, _ := startArgs(t, slug, bin, "PORT="+port, "GREETING=tests", "NUA_SAMPLE=config-reached")
+	base := "http://127.0.0.1:" + port
+	if got, want := mustGet(t, base+"/"), "hello from goapp tests\n"; got != want {
+		t.Fatalf("GET / = %q, want %q", got, want)
+	}
+	if got, want := mustGet(t, base+"/env/NUA_SAMPLE"), "config-reached"; got != want {
+		t.Fatalf("GET /env/NUA_SAMPLE = %q, want %q", got, want)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("goapp after SIGTERM: %v, want a clean exit", err)
+	}
+
+	port = freePort(t)
+	cmd, _ = startArgs(t, slug, bin, "PORT="+port)
+	mustGet(t, "http://127.0.0.1:"+port+"/")
+	http.Get("http://127.0.0.1:" + port + "/crash") //nolint:errcheck // the app dies mid-request
+	var exit *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("goapp after /crash: %v, want exit status 1", err)
+	}
+}
+
+// runProcfileApp runs both processes of the Procfile sample the way procman
+// does (sh -c in the slug).
+func runProcfileApp(t *testing.T, slug string, procs map[string]string) {
+	port := freePort(t)
+	web, _ := start(t, slug, procs["web"], "PORT="+port, "GREETING=tests")
+	if got, want := mustGet(t, "http://127.0.0.1:"+port+"/"), "hello from procfile tests\n"; got != want {
+		t.Fatalf("GET / = %q, want %q", got, want)
+	}
+	if err := web.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := web.Wait(); err != nil {
+		t.Fatalf("web after SIGTERM: %v, want a clean exit", err)
+	}
+
+	_, stdout := start(t, slug, procs["worker"])
+	lines := bufio.NewScanner(stdout)
+	for i := 1; i <= 2; i++ {
+		if !lines.Scan() {
+			t.Fatalf("worker output ended: %v", lines.Err())
+		}
+		if got, want := lines.Text(), fmt.Sprintf("worker tick %d", i); got != want {
+			t.Fatalf("worker line %d = %q, want %q", i, got, want)
+		}
+	}
+}
+
+// start runs command like procman: /bin/sh -c in the slug, with env. The
+// process is killed when the test ends.
+func start(t *testing.T, slug, command string, env ...string) (*exec.Cmd, io.Reader) {
+	t.Helper()
+	return startArgs(t, slug, []string{"/bin/sh", "-c", command}, env...)
+}
+
+// startArgs runs argv in the slug, with env.
+func startArgs(t *testing.T, slug string, argv []string, env ...string) (*exec.Cmd, io.Reader) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir, cmd.Env, cmd.Stderr = slug, append(os.Environ(), env...), os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %q: %v", argv, err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait() //nolint:errcheck // already checked or killed
+	})
+	return cmd, stdout
+}
+
+// mustGet polls url until it answers 200 and returns the body.
+func mustGet(t *testing.T, url string) string {
+	t.Helper()
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			body, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if rerr == nil && resp.StatusCode == http.StatusOK {
+				return string(body)
+			}
+			err = fmt.Errorf("status %s, body %q, %v", resp.Status, body, rerr)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// freePort returns a port on 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+func newBuilder() *buildpacks.Builder {
+	return buildpacks.New(toolchains.Builtin(toolchains.Config{}), buildpacks.WithTimeout(5*time.Minute))
+}
+
+// copyApp copies sample app to a fresh dir, since builds work in place.
+func copyApp(t *testing.T, app string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), app)
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(appsDir, app))); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// mustCache returns an app cache dir whose Go build cache is the host's, so
+// tests do not compile the standard library again (TestGoColdWarm measures
+// that).
+func mustCache(t *testing.T) string {
+	t.Helper()
+	cache := t.TempDir()
+	linkHostGoCache(t, cache)
+	return cache
+}
+
+func linkHostGoCache(t *testing.T, cache string) {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatalf("go env GOCACHE: %v", err)
+	}
+	if err := os.Symlink(strings.TrimSpace(string(out)), filepath.Join(cache, "go-build")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func write(tb testing.TB, path, content string) {
+	tb.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func TestBuiltinOrder(t *testing.T) {
+	var got []string
+	for _, bp := range toolchains.Builtin(toolchains.Config{}) {
+		got = append(got, bp.Name())
+	}
+	if want := []string{"Go", "Static", "Procfile"}; !slices.Equal(got, want) {
+		t.Fatalf("Builtin()=%v, want %v", got, want)
+	}
+}

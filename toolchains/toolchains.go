@@ -1,0 +1,28 @@
+// Package toolchains lists nua's built-in buildpacks. Each toolchain lives
+// in its own package under this one.
+package toolchains
+
+import (
+	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/toolchains/generic"
+	"github.com/nua-paas/nua/toolchains/golang"
+	"github.com/nua-paas/nua/toolchains/static"
+)
+
+// Config holds settings of the built-in toolchains.
+type Config struct {
+	// GoBuildCache is a Go build cache shared by all apps; empty keeps one
+	// per app.
+	GoBuildCache string
+}
+
+// Builtin returns the built-in buildpacks in detection order: the first one
+// that detects an app builds it. Generic comes last, since most apps of the
+// other kinds may have a Procfile too.
+func Builtin(cfg Config) []buildpacks.Buildpack {
+	return []buildpacks.Buildpack{
+		&golang.Toolchain{BuildCache: cfg.GoBuildCache},
+		static.New(),
+		generic.New(),
+	}
+}
