@@ -65,7 +65,7 @@ func (r *Receiver) Init(app, branch string) error {
 			Bare:        true,
 			InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName(branch)},
 		})
-		if err != nil {
+		if err != nil && !errors.Is(err, git.ErrRepositoryAlreadyExists) { // a racing first push made it
 			return fmt.Errorf("create repository: %w", err)
 		}
 	}
@@ -77,11 +77,31 @@ func (r *Receiver) Init(app, branch string) error {
 	if err := os.MkdirAll(hooks, 0o755); err != nil {
 		return fmt.Errorf("create hooks: %w", err)
 	}
-	tmp := filepath.Join(hooks, ".pre-receive.tmp")
-	if err := os.WriteFile(tmp, []byte(script), 0o755); err != nil {
+	return writeExecutable(filepath.Join(hooks, "pre-receive"), script)
+}
+
+// writeExecutable replaces path with an executable file holding content,
+// atomically, so a racing push runs either the old hook or the new one.
+func writeExecutable(path, content string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".hook-*")
+	if err != nil {
 		return fmt.Errorf("write hook: %w", err)
 	}
-	return os.Rename(tmp, filepath.Join(hooks, "pre-receive"))
+	defer os.Remove(f.Name())
+	_, err = f.WriteString(content)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o755)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("write hook: %w", err)
+	}
+	return nil
 }
 
 // hookScript returns a shell script that execs argv. The arguments are nua's

@@ -146,7 +146,7 @@ func TestE2ECommandDoor(t *testing.T) {
 				{"uppercase app", []string{"apps:create", "A"}, "app name"},
 				{"long app", []string{"apps:create", strings.Repeat("a", 64)}, "app name"},
 				{"unicode app", []string{"apps:create", "café"}, "app name"},
-				{"empty app", []string{"apps:create", ""}, "app name"},
+				{"empty app", []string{"apps:create", ""}, "app name"}, // ssh drops the empty word: usage
 				{"bad config", []string{"config:set", "demo", "1X=2"}, "config key"},
 				{"config no equals", []string{"config:set", "demo", "GOOD=1", "novalue"}, "KEY=value"},
 				{"destroy unconfirmed", []string{"apps:destroy", "demo"}, "--confirm demo"},
@@ -156,6 +156,9 @@ func TestE2ECommandDoor(t *testing.T) {
 				out, code := door.run(tt.args...)
 				if door.name == "socket" && tt.name == "hidden hook" {
 					continue // the socket door is where git hooks report
+				}
+				if door.name == "ssh" && tt.name == "empty app" {
+					tt.want = "usage: nua apps:create APP"
 				}
 				if code == 0 || !strings.Contains(out, tt.want) {
 					t.Errorf("%s: exit %d, want non-zero with %q:\n%s", tt.name, code, tt.want, out)
@@ -268,7 +271,7 @@ func TestE2EGit(t *testing.T) {
 		broken, _ := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "testdata", "apps", "broken-go", "main.go"))
 		testutil.Commit(t, repo, "main.go", string(broken))
 		out, code := s.Push(repo, "app", "main")
-		if code == 0 || !strings.Contains(out, "undefined") {
+		if code == 0 || !strings.Contains(out, `remote:        ./main.go:8:17: cannot use "5000"`) {
 			t.Fatalf("push of a compile error: exit %d, want failure with the compiler's message\n%s", code, out)
 		}
 		if _, body := s.Get("app", "/"); !strings.Contains(body, "incremental") {

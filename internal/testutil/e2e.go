@@ -87,6 +87,9 @@ func (s *Server) Start() {
 	s.tb.Helper()
 	logf, err := os.OpenFile(s.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	must(s.tb, err)
+	fi, err := logf.Stat()
+	must(s.tb, err)
+	from := int(fi.Size()) // a restarted server appends to the same log
 	s.cmd = exec.Command(s.Bin, "server", "--data", s.Data,
 		"--ssh-addr", fmt.Sprintf("127.0.0.1:%d", s.SSHPort),
 		"--http-addr", fmt.Sprintf("127.0.0.1:%d", s.HTTPPort),
@@ -105,7 +108,7 @@ func (s *Server) Start() {
 			s.tb.Fatalf("nua server exited:\n%s", s.Log())
 		default:
 		}
-		return strings.Contains(s.Log(), "msg=ready"), ""
+		return strings.Contains(s.Log()[from:], "msg=ready"), ""
 	})
 }
 
