@@ -257,7 +257,9 @@ func (p *Platform) launch(ctx context.Context, app App, rel Release) error {
 	old := p.running[app.Name]
 	p.running[app.Name] = started
 	p.mu.Unlock()
-	p.stopRunning(context.WithoutCancel(ctx), app.Name, old)
+	// The route no longer names the old instances: let them finish their
+	// requests and exit while the pusher goes on. Close waits for them.
+	p.retiring.Go(func() { p.stopRunning(context.WithoutCancel(ctx), app.Name, old) })
 	return nil
 }
 

@@ -48,6 +48,8 @@ type Platform struct {
 	mu      sync.Mutex
 	locks   map[string]*sync.Mutex // per app: one deploy, config change or restart at a time
 	running map[string][]*procman.Process
+	// retiring tracks old instances being stopped after a switch.
+	retiring sync.WaitGroup
 }
 
 // New returns a Platform for cfg.
@@ -234,6 +236,7 @@ func (p *Platform) Close(ctx context.Context) error {
 	for _, name := range names {
 		p.stopRunning(ctx, name, p.takeRunning(name))
 	}
+	p.retiring.Wait()
 	return nil
 }
 
