@@ -22,7 +22,7 @@ type benchSample struct {
 
 var benchSamples = []benchSample{
 	{"goapp", "main.go", func(m string) string { return `greeting = "` + or(m, "world") + `"` }},
-	{"static", "index.html", func(m string) string { return strings.TrimSpace("<h1>nua-static-sample-index " + m) + "</h1>" }},
+	{"static", "index.html", func(m string) string { return strings.TrimSpace("<h1>nua-static-sample-index "+m) + "</h1>" }},
 	{"procfile", "server.pl", func(m string) string { return "|| '" + or(m, "world") + "'" }},
 }
 
