@@ -46,6 +46,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzValidateAppName -fuzztime 10s .
 	$(GO) test -run XXX -fuzz FuzzParseConfigVars -fuzztime 10s .
 	$(GO) test -run XXX -fuzz FuzzParseUpdates -fuzztime 10s ./receiver/
+	$(GO) test -run XXX -fuzz FuzzRun -fuzztime 10s ./internal/commands/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

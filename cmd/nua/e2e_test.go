@@ -95,6 +95,26 @@ func TestE2EPushSampleApps(t *testing.T) {
 		}
 	})
 
+	t.Run("restart replaces the processes", func(t *testing.T) {
+		_, before := s.Get("goapp", "/env/NUA_RELEASE")
+		ps, _ := s.SSH(nil, "ps", "goapp")
+		pid := psField(t, ps, "web.1", 2)
+		out, code := s.SSH(nil, "restart", "goapp")
+		if code != 0 {
+			t.Fatalf("restart: exit %d\n%s", code, out)
+		}
+		if status, _ := s.Get("goapp", "/"); status != 200 {
+			t.Fatalf("GET / after restart = %d", status)
+		}
+		ps, _ = s.SSH(nil, "ps", "goapp")
+		if psField(t, ps, "web.1", 2) == pid {
+			t.Fatalf("web.1 kept pid %s across restart:\n%s", pid, ps)
+		}
+		if _, after := s.Get("goapp", "/env/NUA_RELEASE"); after != before {
+			t.Fatalf("restart changed the release from %s to %s", before, after)
+		}
+	})
+
 	t.Run("crashed process is restarted", func(t *testing.T) {
 		s.Get("goapp", "/crash")
 		testutil.Eventually(t, 20*time.Second, "goapp answers again after a crash", func() (bool, string) {

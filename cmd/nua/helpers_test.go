@@ -69,3 +69,15 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// psField returns field i of the `ps` output line of process name.
+func psField(t *testing.T, ps, name string, i int) string {
+	t.Helper()
+	for _, line := range strings.Split(ps, "\n") {
+		if f := strings.Fields(line); len(f) > i && f[0] == name {
+			return f[i]
+		}
+	}
+	t.Fatalf("no %s in ps output:\n%s", name, ps)
+	return ""
+}

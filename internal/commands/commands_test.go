@@ -84,3 +84,23 @@ func TestUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzRun feeds arbitrary command lines to the tree on the Local door: any
+// line either runs a command (here: forwards it) or is refused, and never
+// panics; a forwarded line always names a known command.
+func FuzzRun(f *testing.F) {
+	for _, s := range []string{"apps", "logs web -n 5 -t", "config:set web A=1", "--data /d apps", "apps:destroy web --confirm web", "-", "--", "logs -n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		var out bytes.Buffer
+		o := Options{Door: Local, Stdout: &out, Stderr: &out, Stdin: strings.NewReader(""),
+			Forward: func(c *cli.Context, args []string) (int, error) {
+				if c.App.Command(args[0]) == nil {
+					t.Fatalf("forwarded unknown command %q", args)
+				}
+				return 0, nil
+			}}
+		Run(context.Background(), o, strings.Fields(line))
+	})
+}

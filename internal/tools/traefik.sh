@@ -52,6 +52,12 @@ build() {
 	mv "$bin.tmp" "$bin"
 }
 
+# A bin/traefik of this version is reused as it is.
+stamp=$top/bin/traefik.version
+if [ -x "$top/bin/traefik" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$version" ]; then
+	exit 0
+fi
+
 if [ ! -x "$bin" ]; then
 	if [ "${1:-}" = --download ] && command -v curl >/dev/null; then
 		download || build
@@ -61,4 +67,5 @@ if [ ! -x "$bin" ]; then
 fi
 mkdir -p "$top/bin"
 cp "$bin" "$top/bin/traefik.tmp" && mv "$top/bin/traefik.tmp" "$top/bin/traefik"
-"$top/bin/traefik" version | head -1
+echo "$version" >"$stamp"
+echo "bin/traefik: Traefik $version"
