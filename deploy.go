@@ -36,14 +36,11 @@ type DeployRequest struct {
 // the old ones. Build output goes to out. On any failure the previous
 // release keeps running and the error wraps ErrDeploy.
 func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer) error {
-	app, err := p.App(req.App)
+	app, unlock, err := p.lockedApp(req.App)
 	if err != nil {
 		return err
 	}
-	defer p.lockApp(app.Name)()
-	if app, err = p.cfg.Store.App(app.Name); err != nil { // fresh, now that we hold the lock
-		return err
-	}
+	defer unlock()
 	start := time.Now()
 	o := buildpacks.NewOutput(out)
 	o.Step("Building %s (%s)", app.Name, short(req.Commit))
@@ -125,14 +122,11 @@ func (p *Platform) SetConfig(ctx context.Context, name string, set map[string]st
 			return err
 		}
 	}
-	if _, err := p.App(name); err != nil {
-		return err
-	}
-	defer p.lockApp(name)()
-	app, err := p.cfg.Store.App(name)
+	app, unlock, err := p.lockedApp(name)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	config := withVars(app.Config, set, unset)
 	desc := describeChange(set, unset)
 	o := buildpacks.NewOutput(out)
@@ -169,14 +163,11 @@ func describeChange(set map[string]string, unset []string) string {
 
 // Restart replaces every process of the app with a fresh one, web first.
 func (p *Platform) Restart(ctx context.Context, name string) error {
-	if _, err := p.App(name); err != nil {
-		return err
-	}
-	defer p.lockApp(name)()
-	app, err := p.cfg.Store.App(name)
+	app, unlock, err := p.lockedApp(name)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	if app.Release == 0 {
 		return fmt.Errorf("app %s has not been deployed yet: push to it first", name)
 	}

@@ -84,6 +84,20 @@ func (p *Platform) lockApp(name string) func() {
 	return l.Unlock
 }
 
+// lockedApp validates name, takes the app's lock and reads the app under
+// it. The caller calls unlock when err is nil.
+func (p *Platform) lockedApp(name string) (app App, unlock func(), err error) {
+	if err := ValidateAppName(name); err != nil {
+		return App{}, nil, err
+	}
+	unlock = p.lockApp(name)
+	if app, err = p.cfg.Store.App(name); err != nil {
+		unlock()
+		return App{}, nil, err
+	}
+	return app, unlock, nil
+}
+
 // URL is where app answers.
 func (p *Platform) URL(app string) string {
 	if p.cfg.HTTPPort == 80 || p.cfg.HTTPPort == 0 {
@@ -149,10 +163,11 @@ func (p *Platform) EnsureApp(name string) (App, error) {
 // DestroyApp stops the app and deletes its repository, releases, caches,
 // logs and route. Its data directory is kept.
 func (p *Platform) DestroyApp(ctx context.Context, name string) error {
-	if _, err := p.App(name); err != nil {
+	_, unlock, err := p.lockedApp(name)
+	if err != nil {
 		return err
 	}
-	defer p.lockApp(name)()
+	defer unlock()
 	p.stopRunning(ctx, name, p.takeRunning(name))
 	if err := p.cfg.Proxy.RemoveRoute(ctx, name); err != nil {
 		p.log.Warn("remove route", "app", name, "err", err)

@@ -113,11 +113,11 @@ func (p *Platform) deploys(app App, branch string) bool {
 
 // setBranch records the deploy branch a first push chose.
 func (p *Platform) setBranch(name, branch string) error {
-	defer p.lockApp(name)()
-	app, err := p.cfg.Store.App(name)
+	app, unlock, err := p.lockedApp(name)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	app.Branch = branch
 	if err := p.cfg.Store.PutApp(app); err != nil {
 		return err

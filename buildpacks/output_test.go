@@ -3,6 +3,7 @@ package buildpacks_test
 import (
 	"bytes"
 	"fmt"
+	"github.com/nua-paas/nua/internal/testutil"
 	"io"
 	"os/exec"
 	"strings"
@@ -92,29 +93,10 @@ func TestOutputNil(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe for concurrent use, so the race
-// detector checks Output's own locking only.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestIndentToolOutput runs a real command with one Indent writer as both
 // its stdout and its stderr, the way toolchains run compilers.
 func TestIndentToolOutput(t *testing.T) {
-	var buf lockedBuffer
+	var buf testutil.Buffer
 	o := buildpacks.NewOutput(&buf)
 	w := o.Indent()
 	script := `i=0; while [ $i -lt 200 ]; do echo "out $i"; echo "err $i" >&2; i=$((i+1)); done`
@@ -142,7 +124,7 @@ type indentOnly struct{ w io.Writer }
 func (i indentOnly) Write(p []byte) (int, error) { return i.w.Write(p) }
 
 func TestOutputConcurrent(t *testing.T) {
-	var buf lockedBuffer
+	var buf testutil.Buffer
 	o := buildpacks.NewOutput(&buf)
 	var wg sync.WaitGroup
 	for g := range 4 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/nua-paas/nua/internal/testutil"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -127,7 +128,7 @@ func TestLogsFollow(t *testing.T) {
 	s.Event("follow", "deploy", "before")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out testutil.Buffer
 	errc := make(chan error, 1)
 	go func() { errc <- s.Logs(ctx, "follow", procman.LogOptions{Follow: true}, &out) }()
 	waitFor(t, "backlog", func() bool { return strings.Contains(out.String(), "nua[deploy]: before") })
@@ -167,7 +168,7 @@ type blockingWriter struct {
 	once    sync.Once
 	started chan struct{}
 	unblock chan struct{}
-	out     syncBuffer
+	out     testutil.Buffer
 }
 
 func (w *blockingWriter) Write(p []byte) (int, error) {

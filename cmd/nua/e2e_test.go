@@ -60,7 +60,7 @@ func TestE2EPushSampleApps(t *testing.T) {
 	})
 
 	t.Run("logs -t follows", func(t *testing.T) {
-		var buf syncBuffer
+		var buf testutil.Buffer
 		cmd := sshCmd(s, "logs", "procfile", "-n", "0", "-t")
 		cmd.Stdout = &buf
 		if err := cmd.Start(); err != nil {

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/nua-paas/nua/internal/testutil"
@@ -51,24 +50,6 @@ func sshCmd(s *testutil.Server, args ...string) *exec.Cmd {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// syncBuffer is a buffer written by a process and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // psField returns field i of the `ps` output line of process name.
 func psField(t *testing.T, ps, name string, i int) string {

@@ -28,10 +28,7 @@ func appCommands(o Options) []*cli.Command {
 		{
 			Name: "apps:create", Usage: "create an app (a first push creates it too)", ArgsUsage: "APP",
 			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
-				name, err := appArg(c)
-				if err == nil {
-					err = wantArgs(c, 1, 1)
-				}
+				name, err := appArgs(c, 1, 1)
 				if err != nil {
 					return err
 				}
@@ -46,10 +43,7 @@ func appCommands(o Options) []*cli.Command {
 			Name: "apps:destroy", Usage: "stop an app and delete its code, releases and logs", ArgsUsage: "APP --confirm APP",
 			Flags: []cli.Flag{&cli.StringFlag{Name: "confirm", Usage: "the app's name, to confirm"}},
 			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
-				name, err := appArg(c)
-				if err == nil {
-					err = wantArgs(c, 1, 1)
-				}
+				name, err := appArgs(c, 1, 1)
 				if err != nil {
 					return err
 				}
@@ -66,7 +60,7 @@ func appCommands(o Options) []*cli.Command {
 		{
 			Name: "apps:info", Usage: "show an app's state", ArgsUsage: "APP",
 			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
-				name, err := appArg(c)
+				name, err := appArgs(c, 1, 1)
 				if err != nil {
 					return err
 				}
@@ -86,7 +80,7 @@ func appCommands(o Options) []*cli.Command {
 		{
 			Name: "releases", Usage: "list an app's releases", ArgsUsage: "APP",
 			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
-				name, err := appArg(c)
+				name, err := appArgs(c, 1, 1)
 				if err != nil {
 					return err
 				}

@@ -187,10 +187,11 @@ func forwardArgs(c *cli.Context) []string {
 	return append(append(args, "--"), c.Args().Slice()...)
 }
 
-// appArg returns the command's first argument as a valid app name.
-func appArg(c *cli.Context) (string, error) {
-	if !c.Args().Present() {
-		return "", usageError{fmt.Sprintf("usage: nua %s %s", c.Command.Name, c.Command.ArgsUsage)}
+// appArgs checks the command has min to max arguments (max < 0: any
+// number) and returns the first as a valid app name.
+func appArgs(c *cli.Context, min, max int) (string, error) {
+	if err := wantArgs(c, min, max); err != nil {
+		return "", err
 	}
 	name := c.Args().First()
 	return name, nua.ValidateAppName(name)

@@ -15,10 +15,7 @@ func configCommands(o Options) []*cli.Command {
 			Name: "config", Usage: "show an app's config vars", ArgsUsage: "APP",
 			Flags: []cli.Flag{&cli.BoolFlag{Name: "shell", Usage: "print KEY=value lines"}},
 			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
-				name, err := appArg(c)
-				if err == nil {
-					err = wantArgs(c, 1, 1)
-				}
+				name, err := appArgs(c, 1, 1)
 				if err != nil {
 					return err
 				}
@@ -47,10 +44,7 @@ func configCommands(o Options) []*cli.Command {
 		{
 			Name: "config:get", Usage: "print one config var", ArgsUsage: "APP KEY",
 			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
-				name, err := appArg(c)
-				if err == nil {
-					err = wantArgs(c, 2, 2)
-				}
+				name, err := appArgs(c, 2, 2)
 				if err != nil {
 					return err
 				}
@@ -69,10 +63,7 @@ func configCommands(o Options) []*cli.Command {
 		{
 			Name: "config:set", Usage: "set config vars and restart the app", ArgsUsage: "APP KEY=value...",
 			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
-				name, err := appArg(c)
-				if err == nil {
-					err = wantArgs(c, 2, -1)
-				}
+				name, err := appArgs(c, 2, -1)
 				if err != nil {
 					return err
 				}
@@ -86,10 +77,7 @@ func configCommands(o Options) []*cli.Command {
 		{
 			Name: "config:unset", Usage: "remove config vars and restart the app", ArgsUsage: "APP KEY...",
 			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
-				name, err := appArg(c)
-				if err == nil {
-					err = wantArgs(c, 2, -1)
-				}
+				name, err := appArgs(c, 2, -1)
 				if err != nil {
 					return err
 				}

@@ -11,10 +11,7 @@ import (
 
 func psCommands(o Options) []*cli.Command {
 	restart := daemon(o, func(c *cli.Context, p *nua.Platform) error {
-		name, err := appArg(c)
-		if err == nil {
-			err = wantArgs(c, 1, 1)
-		}
+		name, err := appArgs(c, 1, 1)
 		if err != nil {
 			return err
 		}
@@ -29,10 +26,7 @@ func psCommands(o Options) []*cli.Command {
 		{
 			Name: "ps", Usage: "list an app's processes", ArgsUsage: "APP",
 			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
-				name, err := appArg(c)
-				if err == nil {
-					err = wantArgs(c, 1, 1)
-				}
+				name, err := appArgs(c, 1, 1)
 				if err != nil {
 					return err
 				}
@@ -58,10 +52,7 @@ func psCommands(o Options) []*cli.Command {
 				&cli.StringFlag{Name: "ps", Aliases: []string{"p"}, Usage: "only this process type"},
 			},
 			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
-				name, err := appArg(c)
-				if err == nil {
-					err = wantArgs(c, 1, 1)
-				}
+				name, err := appArgs(c, 1, 1)
 				if err != nil {
 					return err
 				}
