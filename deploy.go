@@ -1,7 +1,6 @@
 package nua
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -18,8 +17,6 @@ import (
 	"time"
 
 	"github.com/nua-paas/nua/buildpacks"
-	"github.com/nua-paas/nua/procman"
-	"github.com/nua-paas/nua/proxy"
 )
 
 // DeployRequest asks for a pushed commit to be built and released.
@@ -32,9 +29,9 @@ type DeployRequest struct {
 }
 
 // Deploy builds the commit, runs its release phase, starts its processes
-// and, once the new web instances listen, points the route at them and stops
-// the old ones. Build output goes to out. On any failure the previous
-// release keeps running and the error wraps ErrDeploy.
+// and, once the new web instances pass their checks, points the route at
+// them and retires the old ones. Build output goes to out. On any failure
+// the previous release keeps running and the error wraps ErrDeploy.
 func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer) error {
 	app, unlock, err := p.lockedApp(req.App)
 	if err != nil {
@@ -51,18 +48,17 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 	if err != nil {
 		return err
 	}
-	keep := false
-	defer func() {
-		if !keep {
-			os.RemoveAll(dir)
-		}
-	}()
+	defer os.RemoveAll(dir) // renamed away on success
 	if err := req.Source(dir); err != nil {
 		return fmt.Errorf("%w: %w", ErrDeploy, err)
 	}
 	res, err := p.cfg.Builder.Build(ctx, dir, p.cacheDir(app.Name), envList(app.Config), out)
 	if err != nil {
 		return fmt.Errorf("%w: build: %w", ErrDeploy, err)
+	}
+	manifest, err := ReadAppJSON(dir)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrDeploy, err)
 	}
 	v, err := p.nextVersion(app.Name)
 	if err != nil {
@@ -73,16 +69,19 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 	if err := os.Rename(dir, slug); err != nil {
 		return err
 	}
-	dir = slug
+	if app.Release == 0 {
+		app.Formation = initialFormation(app.Formation, manifest.Formation)
+	}
+	app.Stopped = false
 	rel := Release{
 		App: app.Name, Version: v, Slug: v, Commit: req.Commit, Buildpack: res.Buildpack,
-		Processes: res.Processes, Config: maps.Clone(app.Config), By: req.By,
-		Description: "Deploy " + short(req.Commit), Created: time.Now().UTC(),
+		Processes: res.Processes, Config: maps.Clone(app.Config), Healthchecks: manifest.Healthchecks,
+		By: req.By, Description: "Deploy " + short(req.Commit), Created: time.Now().UTC(),
 	}
 	if err := p.release(ctx, app, rel, o); err != nil {
+		os.RemoveAll(slug)
 		return err
 	}
-	keep = true
 	o.Step("Launched in %.1fs", time.Since(start).Seconds())
 	o.Info("Released v%d", v)
 	o.Info("%s deployed to nua", p.URL(app.Name))
@@ -90,8 +89,44 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 	return nil
 }
 
-// release runs rel's release phase, launches it and records it as current.
+// initialFormation adds app.json's quantities to the formation set so far.
+func initialFormation(cur map[string]int, manifest map[string]FormationEntry) map[string]int {
+	f := maps.Clone(cur)
+	for typ, e := range manifest {
+		if _, set := f[typ]; !set {
+			if f == nil {
+				f = map[string]int{}
+			}
+			f[typ] = e.Quantity
+		}
+	}
+	return f
+}
+
+// release runs rel's release phase, launches it and records it: as the
+// app's current release when it went live, as failed when it did not.
 func (p *Platform) release(ctx context.Context, app App, rel Release, o *buildpacks.Output) error {
+	err := p.goLive(ctx, app, rel, o)
+	rel.Status = StatusSucceeded
+	if err != nil {
+		rel.Status = StatusFailed
+	}
+	if perr := p.cfg.Store.PutRelease(rel); perr != nil && err == nil {
+		err = perr
+	}
+	if err != nil {
+		p.cfg.Procs.Event(app.Name, "deploy", fmt.Sprintf("v%d failed: %s", rel.Version, firstLine(err.Error())))
+		return err
+	}
+	app.Release, app.Config = rel.Version, rel.Config
+	if err := p.cfg.Store.PutApp(app); err != nil {
+		return err
+	}
+	p.cfg.Procs.Event(app.Name, "deploy", fmt.Sprintf("released v%d: %s", rel.Version, rel.Description))
+	return nil
+}
+
+func (p *Platform) goLive(ctx context.Context, app App, rel Release, o *buildpacks.Output) error {
 	if cmd, ok := rel.Processes["release"]; ok {
 		o.Step("Running release command: %s", cmd)
 		if err := p.runOnce(ctx, app, rel, cmd, o.Indent()); err != nil {
@@ -99,19 +134,18 @@ func (p *Platform) release(ctx context.Context, app App, rel Release, o *buildpa
 		}
 	}
 	o.Step("Launching...")
-	if err := p.launch(ctx, app, rel); err != nil {
+	if app.Stopped {
+		return nil
+	}
+	if err := p.launch(ctx, app, rel, ""); err != nil {
 		return fmt.Errorf("%w: %w", ErrDeploy, err)
 	}
-	if err := p.cfg.Store.PutRelease(rel); err != nil {
-		return err
-	}
-	app.Release = rel.Version
-	app.Config = rel.Config
-	if err := p.cfg.Store.PutApp(app); err != nil {
-		return err
-	}
-	p.cfg.Procs.Event(app.Name, "deploy", fmt.Sprintf("released v%d: %s", rel.Version, rel.Description))
 	return nil
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 // SetConfig changes the app's config and, if it runs, restarts it on a new
@@ -135,22 +169,32 @@ func (p *Platform) SetConfig(ctx context.Context, name string, set map[string]st
 		o.Step("%s (applies from the first deploy)", desc)
 		return p.cfg.Store.PutApp(app)
 	}
+	o.Step("%s and restarting %s", desc, name)
+	return p.rerelease(ctx, app, func(cur Release) (Release, error) {
+		cur.Config, cur.Description = config, desc
+		return cur, nil
+	}, by, o)
+}
+
+// rerelease makes a new release from the current one changed by edit, with
+// no build, and launches it.
+func (p *Platform) rerelease(ctx context.Context, app App, edit func(Release) (Release, error), by string, o *buildpacks.Output) error {
 	cur, err := p.currentRelease(app)
 	if err != nil {
 		return err
 	}
-	v, err := p.nextVersion(name)
+	rel, err := edit(cur)
 	if err != nil {
 		return err
 	}
-	rel := cur
-	rel.Version, rel.Config, rel.By, rel.Created = v, config, by, time.Now().UTC()
-	rel.Description = desc
-	o.Step("%s and restarting %s", desc, name)
+	if rel.Version, err = p.nextVersion(app.Name); err != nil {
+		return err
+	}
+	rel.By, rel.Created, rel.Status = by, time.Now().UTC(), ""
 	if err := p.release(ctx, app, rel, o); err != nil {
 		return err
 	}
-	o.Info("Released v%d", v)
+	o.Info("Released v%d", rel.Version)
 	return nil
 }
 
@@ -161,24 +205,139 @@ func describeChange(set map[string]string, unset []string) string {
 	return "Unset " + strings.Join(unset, ", ") + " config vars"
 }
 
-// Restart replaces every process of the app with a fresh one, web first.
-func (p *Platform) Restart(ctx context.Context, name string) error {
+// Rollback makes a new release that runs release version's slug and config
+// (the release before the current one when version is 0), with no build.
+func (p *Platform) Rollback(ctx context.Context, name string, version int, by string, out io.Writer) error {
 	app, unlock, err := p.lockedApp(name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if app.Release == 0 {
-		return fmt.Errorf("app %s has not been deployed yet: push to it first", name)
-	}
-	rel, err := p.currentRelease(app)
+	rels, err := p.cfg.Store.Releases(name)
 	if err != nil {
 		return err
 	}
-	return p.launch(ctx, app, rel)
+	if app.Release == 0 {
+		return fmt.Errorf("%w: %s has no release to roll back from", ErrInvalid, name)
+	}
+	target, err := rollbackTarget(rels, app.Release, version)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(p.slugDir(name, target.Slug)); err != nil {
+		return fmt.Errorf("%w: the build of v%d was pruned (nua keeps the builds of the last %d releases): push that commit again instead", ErrInvalid, target.Version, p.cfg.KeepSlugs)
+	}
+	o := buildpacks.NewOutput(out)
+	o.Step("Rolling back %s to v%d", name, target.Version)
+	return p.rerelease(ctx, app, func(Release) (Release, error) {
+		target.Description = fmt.Sprintf("Rollback to v%d", target.Version)
+		return target, nil
+	}, by, o)
 }
 
-// Restore starts the current release of every app, as after a daemon restart.
+// rollbackTarget picks the release to roll back to from current.
+func rollbackTarget(rels []Release, current, version int) (Release, error) {
+	if version == 0 {
+		for i := len(rels) - 1; i >= 0; i-- {
+			if r := rels[i]; r.Version < current && r.Status != StatusFailed {
+				return r, nil
+			}
+		}
+		return Release{}, fmt.Errorf("%w: there is no release before v%d to roll back to", ErrInvalid, current)
+	}
+	i := slices.IndexFunc(rels, func(r Release) bool { return r.Version == version })
+	switch {
+	case i < 0:
+		return Release{}, fmt.Errorf("%w: release v%d does not exist: see `releases`", ErrInvalid, version)
+	case version == current:
+		return Release{}, fmt.Errorf("%w: v%d is the current release", ErrInvalid, version)
+	case rels[i].Status == StatusFailed:
+		return Release{}, fmt.Errorf("%w: v%d failed and never went live: pick another release", ErrInvalid, version)
+	}
+	return rels[i], nil
+}
+
+// Restart replaces the app's processes of typ (all when typ is ""), web
+// with no downtime.
+func (p *Platform) Restart(ctx context.Context, name, typ string) error {
+	app, unlock, err := p.lockedApp(name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	rel, err := p.runnable(app, typ)
+	if err != nil {
+		return err
+	}
+	return p.launch(ctx, app, rel, typ)
+}
+
+// runnable returns the app's current release, checking typ is one of its
+// process types (when typ is not "").
+func (p *Platform) runnable(app App, typ string) (Release, error) {
+	if app.Release == 0 {
+		return Release{}, fmt.Errorf("%w: %s has not been deployed yet: push to it first", ErrInvalid, app.Name)
+	}
+	rel, err := p.currentRelease(app)
+	if err != nil {
+		return Release{}, err
+	}
+	if _, ok := rel.Processes[typ]; typ != "" && (!ok || typ == "release") {
+		return Release{}, fmt.Errorf("%w: %s has no process type %q: it has %s", ErrInvalid, app.Name, clip(typ), strings.Join(processTypes(rel), ", "))
+	}
+	return rel, nil
+}
+
+func processTypes(rel Release) []string {
+	var types []string
+	for _, t := range slices.Sorted(maps.Keys(rel.Processes)) {
+		if t != "release" {
+			types = append(types, t)
+		}
+	}
+	return types
+}
+
+// Stop stops every process of the app until Start or the next deploy,
+// across daemon restarts.
+func (p *Platform) Stop(ctx context.Context, name string) error {
+	app, unlock, err := p.lockedApp(name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	app.Stopped = true
+	if err := p.cfg.Store.PutApp(app); err != nil {
+		return err
+	}
+	if err := p.cfg.Proxy.RemoveRoute(ctx, name); err != nil {
+		return err
+	}
+	p.stopInstances(ctx, name, p.takeRunning(name))
+	p.cfg.Procs.Event(name, "ps", "stopped")
+	return nil
+}
+
+// Start starts a stopped app's current release.
+func (p *Platform) Start(ctx context.Context, name string) error {
+	app, unlock, err := p.lockedApp(name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	rel, err := p.runnable(app, "")
+	if err != nil {
+		return err
+	}
+	app.Stopped = false
+	if err := p.launch(ctx, app, rel, ""); err != nil {
+		return err
+	}
+	return p.cfg.Store.PutApp(app)
+}
+
+// Restore starts the current release of every app that is not stopped, as
+// after a daemon restart.
 func (p *Platform) Restore(ctx context.Context) error {
 	apps, err := p.cfg.Store.Apps()
 	if err != nil {
@@ -186,147 +345,17 @@ func (p *Platform) Restore(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	for _, app := range apps {
-		if app.Release == 0 {
+		if app.Release == 0 || app.Stopped {
 			continue
 		}
 		wg.Go(func() {
-			if err := p.Restart(ctx, app.Name); err != nil {
+			if err := p.Restart(ctx, app.Name, ""); err != nil {
 				p.log.Error("restore app", "app", app.Name, "err", err)
 			}
 		})
 	}
 	wg.Wait()
 	return nil
-}
-
-// launch starts rel's processes, waits for its web instances to listen,
-// switches the route to them and stops the app's previous processes. When
-// the new web instances fail, they are stopped and the old ones keep serving.
-func (p *Platform) launch(ctx context.Context, app App, rel Release) error {
-	env := p.processEnv(app, rel)
-	var started, webs []*procman.Process
-	fail := func(err error) error {
-		tail := p.logTail(app.Name)
-		p.stopRunning(context.WithoutCancel(ctx), app.Name, started)
-		if tail != "" {
-			err = fmt.Errorf("%w\nlast log lines:\n%s", err, tail)
-		}
-		return err
-	}
-	for _, typ := range slices.Sorted(maps.Keys(rel.Processes)) {
-		for i := 1; i <= app.Scale(typ); i++ {
-			spec := procman.Spec{
-				App: app.Name, Type: typ, Index: i, Command: rel.Processes[typ],
-				Dir: p.slugDir(app.Name, rel.Slug), Env: env,
-			}
-			if typ == "web" {
-				port, err := freePort()
-				if err != nil {
-					return fail(err)
-				}
-				spec.Port = port
-			}
-			proc, err := p.cfg.Procs.Start(spec)
-			if err != nil {
-				return fail(fmt.Errorf("start %s: %w", spec.Name(), err))
-			}
-			started = append(started, proc)
-			if typ == "web" {
-				webs = append(webs, proc)
-			}
-		}
-	}
-	for _, w := range webs {
-		if err := p.waitListening(ctx, w); err != nil {
-			return fail(err)
-		}
-	}
-	if err := p.route(ctx, app.Name, webs); err != nil {
-		return fail(err)
-	}
-	p.mu.Lock()
-	old := p.running[app.Name]
-	p.running[app.Name] = started
-	p.mu.Unlock()
-	// The route no longer names the old instances: let them finish their
-	// requests and exit while the pusher goes on. Close waits for them.
-	p.retiring.Go(func() { p.stopRunning(context.WithoutCancel(ctx), app.Name, old) })
-	return nil
-}
-
-// route points the app's route at webs, or removes it when there are none.
-func (p *Platform) route(ctx context.Context, app string, webs []*procman.Process) error {
-	if len(webs) == 0 {
-		return p.cfg.Proxy.RemoveRoute(ctx, app)
-	}
-	r := proxy.Route{App: app, Hosts: []string{app + "." + p.cfg.Domain}}
-	for _, w := range webs {
-		r.Servers = append(r.Servers, "http://127.0.0.1:"+strconv.Itoa(w.Spec().Port))
-	}
-	if err := p.cfg.Proxy.SetRoute(ctx, r); err != nil {
-		return fmt.Errorf("route %s: %w", app, err)
-	}
-	return nil
-}
-
-// waitListening waits until w accepts connections on its port. It fails as
-// soon as w exits, or after the boot timeout.
-func (p *Platform) waitListening(ctx context.Context, w *procman.Process) error {
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.BootTimeout)
-	defer cancel()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(w.Spec().Port))
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		st := w.Status()
-		if st.Restarts > 0 || st.State == procman.StateCrashed {
-			msg := "exited"
-			if st.ExitErr != "" {
-				msg = "exited: " + st.ExitErr
-			}
-			return fmt.Errorf("%s %s before listening on PORT %d", st.Name, msg, st.Port)
-		}
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			conn.Close()
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s did not listen on PORT %d within %s: make the web process bind $PORT", st.Name, st.Port, p.cfg.BootTimeout)
-		case <-tick.C:
-		}
-	}
-}
-
-// logTail returns the app's last log lines, for a failed deploy's message.
-func (p *Platform) logTail(app string) string {
-	var b bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	p.cfg.Procs.Logs(ctx, app, procman.LogOptions{Lines: 10}, &b)
-	return strings.TrimRight(b.String(), "\n")
-}
-
-func (p *Platform) takeRunning(app string) []*procman.Process {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	procs := p.running[app]
-	delete(p.running, app)
-	return procs
-}
-
-// stopRunning stops procs in parallel.
-func (p *Platform) stopRunning(ctx context.Context, app string, procs []*procman.Process) {
-	var wg sync.WaitGroup
-	for _, pr := range procs {
-		wg.Go(func() {
-			if err := pr.Stop(ctx); err != nil {
-				p.log.Warn("stop process", "app", app, "process", pr.Spec().Name(), "err", err)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // processEnv is the environment of rel's processes: the platform's

@@ -41,6 +41,9 @@ type App struct {
 	Formation map[string]int `json:"formation,omitempty"`
 	// Release is the current release's version, 0 before the first deploy.
 	Release int `json:"release"`
+	// Stopped is set by ps:stop: the app's processes stay down, across
+	// daemon restarts, until ps:start or the next deploy.
+	Stopped bool `json:"stopped,omitempty"`
 }
 
 // Scale reports how many instances of process type typ should run.
@@ -60,15 +63,26 @@ type Release struct {
 	App     string `json:"app"`
 	Version int    `json:"version"`
 	// Slug is the version of the release whose build this release runs.
-	Slug        int               `json:"slug"`
-	Commit      string            `json:"commit,omitempty"`
-	Buildpack   string            `json:"buildpack,omitempty"`
-	Processes   map[string]string `json:"processes"`
-	Config      map[string]string `json:"config,omitempty"`
-	Description string            `json:"description"`
-	By          string            `json:"by,omitempty"`
-	Created     time.Time         `json:"created"`
+	Slug      int               `json:"slug"`
+	Commit    string            `json:"commit,omitempty"`
+	Buildpack string            `json:"buildpack,omitempty"`
+	Processes map[string]string `json:"processes"`
+	Config    map[string]string `json:"config,omitempty"`
+	// Healthchecks are the app.json checks new instances must pass.
+	Healthchecks map[string][]Healthcheck `json:"healthchecks,omitempty"`
+	Description  string                   `json:"description"`
+	// Status is StatusSucceeded, or StatusFailed for a release that never
+	// went live.
+	Status  string    `json:"status,omitempty"`
+	By      string    `json:"by,omitempty"`
+	Created time.Time `json:"created"`
 }
+
+// Release statuses.
+const (
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+)
 
 // Key is an SSH public key allowed to push and run commands.
 type Key struct {

@@ -47,7 +47,7 @@ type Platform struct {
 
 	mu      sync.Mutex
 	locks   map[string]*sync.Mutex // per app: one deploy, config change or restart at a time
-	running map[string][]*procman.Process
+	running map[string][]instance
 	// retiring tracks old instances being stopped after a switch.
 	retiring sync.WaitGroup
 }
@@ -67,7 +67,7 @@ func New(cfg Config) *Platform {
 		cfg:     cfg,
 		log:     cfg.Logger,
 		locks:   map[string]*sync.Mutex{},
-		running: map[string][]*procman.Process{},
+		running: map[string][]instance{},
 	}
 }
 
@@ -168,7 +168,7 @@ func (p *Platform) DestroyApp(ctx context.Context, name string) error {
 		return err
 	}
 	defer unlock()
-	p.stopRunning(ctx, name, p.takeRunning(name))
+	p.stopInstances(ctx, name, p.takeRunning(name))
 	if err := p.cfg.Proxy.RemoveRoute(ctx, name); err != nil {
 		p.log.Warn("remove route", "app", name, "err", err)
 	}
@@ -218,16 +218,13 @@ func (p *Platform) nextVersion(app string) (int, error) {
 }
 
 // Ps reports the app's running processes.
-func (p *Platform) Ps(name string) ([]procman.Status, error) {
+func (p *Platform) Ps(name string) ([]ProcessStatus, error) {
 	if _, err := p.App(name); err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	procs := slices.Clone(p.running[name])
-	p.mu.Unlock()
-	st := make([]procman.Status, len(procs))
-	for i, pr := range procs {
-		st[i] = pr.Status()
+	var st []ProcessStatus
+	for _, in := range p.instances(name, "") {
+		st = append(st, ProcessStatus{Status: in.proc.Status(), Release: in.release})
 	}
 	return st, nil
 }
@@ -249,7 +246,7 @@ func (p *Platform) Close(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 	for _, name := range names {
-		p.stopRunning(ctx, name, p.takeRunning(name))
+		p.stopInstances(ctx, name, p.takeRunning(name))
 	}
 	p.retiring.Wait()
 	return nil

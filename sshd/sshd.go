@@ -30,6 +30,15 @@ type Session struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// TTY is set when the client asked for a terminal (ssh -t).
+	TTY *TTY
+}
+
+// TTY is the terminal a client asked for.
+type TTY struct {
+	Term          string
+	Width, Height int
+	Resize        <-chan [2]int // width, height
 }
 
 // Config configures a Server.
@@ -83,7 +92,7 @@ func (s *Server) Open() error {
 			}
 			return ok
 		},
-		PtyCallback: func(ssh.Context, ssh.Pty) bool { return false },
+		PtyCallback: func(ssh.Context, ssh.Pty) bool { return true },
 		Version:     "nua",
 	}
 	s.srv.AddHostKey(signer)
@@ -124,6 +133,19 @@ func (s *Server) handle(sess ssh.Session) {
 	user, _ := ctx.Value(userKey).(string)
 	args := sess.Command()
 	io := Session{User: user, Args: args, Stdin: sess, Stdout: sess, Stderr: sess.Stderr()}
+	if pty, windows, ok := sess.Pty(); ok {
+		resize := make(chan [2]int, 1)
+		go func() {
+			defer close(resize)
+			for w := range windows {
+				select {
+				case resize <- [2]int{w.Width, w.Height}:
+				default: // a newer size follows
+				}
+			}
+		}()
+		io.TTY = &TTY{Term: pty.Term, Width: pty.Window.Width, Height: pty.Window.Height, Resize: resize}
+	}
 	var code int
 	if len(args) == 2 && (args[0] == "git-receive-pack" || args[0] == "git-upload-pack") {
 		s.log.Info("git", "user", user, "service", args[0], "repo", args[1])

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -37,14 +38,18 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "domain", Value: "localhost", Usage: "apps answer on APP.DOMAIN"},
 			&cli.StringFlag{Name: "traefik", Usage: "Traefik binary (default: traefik on PATH, then bin/traefik)"},
 			&cli.StringFlag{Name: "proxy", Value: "managed", Usage: "managed: nua runs Traefik; external: nua only writes its route files"},
-			&cli.DurationFlag{Name: "boot-timeout", Value: 60 * time.Second, Usage: "how long new web processes may take to listen on $PORT"},
+			&cli.DurationFlag{Name: "boot-timeout", Value: 60 * time.Second, Usage: "how long new web processes may take to listen on $PORT and pass their checks"},
+			&cli.DurationFlag{Name: "stop-timeout", Value: 30 * time.Second, Usage: "grace between SIGTERM and SIGKILL when processes stop"},
+			&cli.IntFlag{Name: "keep-releases", Value: 5, Usage: "builds kept per app for rollback"},
+			&cli.IntFlag{Name: "max-scale", Value: nua.DefaultMaxScale, Usage: "most instances of one process type"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg := serverConfig{
 				data: commands.DataDir(c), sshAddr: c.String("ssh-addr"),
 				httpAddr: c.String("http-addr"), domain: c.String("domain"),
 				traefik: c.String("traefik"), proxy: c.String("proxy"),
-				bootTimeout: c.Duration("boot-timeout"),
+				bootTimeout: c.Duration("boot-timeout"), stopTimeout: c.Duration("stop-timeout"),
+				keepReleases: c.Int("keep-releases"), maxScale: c.Int("max-scale"),
 			}
 			return runServer(c.Context, cfg, c.App.ErrWriter)
 		},
@@ -55,10 +60,14 @@ var domainRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0
 
 type serverConfig struct {
 	data, sshAddr, httpAddr, domain, traefik, proxy string
-	bootTimeout                                     time.Duration
+	bootTimeout, stopTimeout                        time.Duration
+	keepReleases, maxScale                          int
 }
 
 func (c *serverConfig) validate() error {
+	if c.keepReleases < 1 || c.maxScale < 1 || c.stopTimeout <= 0 || c.bootTimeout <= 0 {
+		return errors.New("--keep-releases and --max-scale take 1 or more, --stop-timeout and --boot-timeout a positive duration")
+	}
 	if c.proxy != "managed" && c.proxy != "external" {
 		return fmt.Errorf("--proxy %q: use managed or external", c.proxy)
 	}
@@ -115,7 +124,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	}
 	defer px.Close(context.WithoutCancel(ctx))
 
-	procs := procman.New(procman.Config{LogDir: filepath.Join(cfg.data, "logs"), Logger: log.With("component", "procman")})
+	procs := procman.New(procman.Config{LogDir: filepath.Join(cfg.data, "logs"), StopTimeout: cfg.stopTimeout, Logger: log.With("component", "procman")})
 	defer procs.Close(context.WithoutCancel(ctx))
 
 	recv := receiver.New(receiver.Config{
@@ -134,7 +143,8 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	p := nua.New(nua.Config{
 		DataDir: cfg.data, Domain: cfg.domain, HTTPPort: httpPort, Store: db,
 		Builder: builder, Procs: procs, Proxy: px, Receiver: recv,
-		BinDir: filepath.Dir(exe), BootTimeout: cfg.bootTimeout, Logger: log.With("component", "nua"),
+		BinDir: filepath.Dir(exe), BootTimeout: cfg.bootTimeout, KeepSlugs: cfg.keepReleases,
+		Logger: log.With("component", "nua"),
 	})
 	defer p.Close(context.WithoutCancel(ctx))
 
@@ -144,7 +154,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	}
 	defer ln.Close()
 	go adminsock.Serve(ctx, ln, func(ctx context.Context, req adminsock.Request, in io.Reader, out, errw io.Writer) int {
-		o := commands.Options{Door: commands.Socket, Platform: p, User: req.User, Stdin: in, Stdout: out, Stderr: errw}
+		o := commands.Options{Door: commands.Socket, Platform: p, User: req.User, Stdin: in, Stdout: out, Stderr: errw, MaxScale: cfg.maxScale}
 		return commands.Run(ctx, o, req.Args)
 	})
 
@@ -152,7 +162,13 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		Addr: cfg.sshAddr, HostKey: filepath.Join(cfg.data, "ssh_host_ed25519_key"),
 		Authorize: p.Authorize, Logger: log.With("component", "sshd"),
 		Command: func(ctx context.Context, s sshd.Session) int {
-			o := commands.Options{Door: commands.SSH, Platform: p, User: s.User, Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr}
+			o := commands.Options{Door: commands.SSH, Platform: p, User: s.User, Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr, MaxScale: cfg.maxScale}
+			if s.TTY != nil {
+				o.TTY = &nua.TTY{Term: s.TTY.Term, Width: s.TTY.Width, Height: s.TTY.Height, Resize: s.TTY.Resize}
+				if len(s.Args) == 0 || s.Args[0] != "run" { // a terminal in raw mode wants CRLF
+					o.Stdout, o.Stderr = crlf{s.Stdout}, crlf{s.Stderr}
+				}
+			}
 			return commands.Run(ctx, o, s.Args)
 		},
 		Git: func(ctx context.Context, s sshd.Session, service, repo string) int {
@@ -197,6 +213,16 @@ func serveGit(ctx context.Context, p *nua.Platform, s sshd.Session, service, rep
 		fmt.Fprintf(s.Stderr, " !     %s\n", err)
 		return 1
 	}
+}
+
+// crlf turns \n into \r\n, for a client terminal in raw mode.
+type crlf struct{ w io.Writer }
+
+func (c crlf) Write(p []byte) (int, error) {
+	if _, err := c.w.Write(bytes.ReplaceAll(p, []byte("\n"), []byte("\r\n"))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // notifyReady tells systemd the daemon is up, when it runs under systemd.

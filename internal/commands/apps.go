@@ -2,6 +2,8 @@ package commands
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/nua-paas/nua"
 	"github.com/urfave/cli/v2"
@@ -78,6 +80,22 @@ func appCommands(o Options) []*cli.Command {
 			}),
 		},
 		{
+			Name: "rollback", Usage: "go back to a previous release's build and config, with no rebuild", ArgsUsage: "APP [vN]",
+			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
+				name, err := appArgs(c, 1, 2)
+				if err != nil {
+					return err
+				}
+				v := 0
+				if arg := c.Args().Get(1); arg != "" {
+					if v, err = parseVersion(arg); err != nil {
+						return err
+					}
+				}
+				return p.Rollback(c.Context, name, v, o.User, c.App.Writer)
+			}),
+		},
+		{
 			Name: "releases", Usage: "list an app's releases", ArgsUsage: "APP",
 			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
 				name, err := appArgs(c, 1, 1)
@@ -88,10 +106,18 @@ func appCommands(o Options) []*cli.Command {
 				if err != nil {
 					return err
 				}
+				a, err := p.App(name)
+				if err != nil {
+					return err
+				}
 				fmt.Fprintf(c.App.Writer, "=== %s Releases\n", name)
 				for i := len(rels) - 1; i >= 0; i-- {
 					r := rels[i]
-					fmt.Fprintf(c.App.Writer, "v%-4d %-40s %-12s %s\n", r.Version, r.Description, r.By, r.Created.Format("2006-01-02 15:04:05"))
+					mark := " "
+					if r.Version == a.Release {
+						mark = "*"
+					}
+					fmt.Fprintf(c.App.Writer, "%sv%-4d %-36s %-10s %-14s %s\n", mark, r.Version, r.Description, or(r.Status, nua.StatusSucceeded), r.By, r.Created.Format("2006-01-02 15:04:05"))
 				}
 				return nil
 			}),
@@ -104,4 +130,13 @@ func or(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// parseVersion reads a release version given as vN or N.
+func parseVersion(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimPrefix(s, "v"))
+	if err != nil || n <= 0 {
+		return 0, usageError{fmt.Sprintf("%q is not a release version: give it as v3", clip(s))}
+	}
+	return n, nil
 }

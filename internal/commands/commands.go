@@ -35,11 +35,22 @@ type Options struct {
 	User string
 	// Forward runs a daemon command line on the server (Local door).
 	Forward func(c *cli.Context, args []string) (int, error)
+	// TTY is the terminal an SSH client asked for, for `run`.
+	TTY *nua.TTY
+	// MaxScale caps ps:scale per process type; 0 means nua.DefaultMaxScale.
+	MaxScale int
 	// Extra commands of the door, such as `server` on the Local door.
 	Extra  []*cli.Command
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+}
+
+func (o Options) maxScale() int {
+	if o.MaxScale > 0 {
+		return o.MaxScale
+	}
+	return nua.DefaultMaxScale
 }
 
 // Exit codes.
@@ -183,6 +194,9 @@ func forwardArgs(c *cli.Context) []string {
 		default:
 			args = append(args, "--"+name, fmt.Sprint(c.Value(name)))
 		}
+	}
+	if c.Command.SkipFlagParsing { // its arguments go as they are
+		return append(args, c.Args().Slice()...)
 	}
 	return append(append(args, "--"), c.Args().Slice()...)
 }

@@ -11,12 +11,13 @@ import (
 
 func psCommands(o Options) []*cli.Command {
 	restart := daemon(o, func(c *cli.Context, p *nua.Platform) error {
-		name, err := appArgs(c, 1, 1)
+		name, err := appArgs(c, 1, 2)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.App.Writer, "-----> Restarting %s...\n", name)
-		if err := p.Restart(c.Context, name); err != nil {
+		typ := c.Args().Get(1)
+		fmt.Fprintf(c.App.Writer, "-----> Restarting %s %s...\n", name, or(typ, "(all processes)"))
+		if err := p.Restart(c.Context, name, typ); err != nil {
 			return err
 		}
 		fmt.Fprintln(c.App.Writer, "       done")
@@ -35,15 +36,82 @@ func psCommands(o Options) []*cli.Command {
 					return err
 				}
 				w := c.App.Writer
-				fmt.Fprintf(w, "%-12s %-9s %-8s %-6s %-9s %s\n", "PROCESS", "STATE", "PID", "PORT", "RESTARTS", "SINCE")
+				fmt.Fprintf(w, "%-12s %-9s %-8s %-6s %-9s %-8s %s\n", "PROCESS", "STATE", "PID", "PORT", "RESTARTS", "RELEASE", "UPTIME")
 				for _, s := range st {
-					fmt.Fprintf(w, "%-12s %-9s %-8d %-6d %-9d %s\n", s.Name, s.State, s.PID, s.Port, s.Restarts, time.Since(s.Since).Round(time.Second))
+					fmt.Fprintf(w, "%-12s %-9s %-8d %-6d %-9d %-8s %s\n", s.Name, s.State, s.PID, s.Port, s.Restarts,
+						fmt.Sprintf("v%d", s.Release), time.Since(s.Since).Round(time.Second))
+				}
+				if len(st) == 0 {
+					fmt.Fprintln(w, "(no processes running)")
 				}
 				return nil
 			}),
 		},
-		{Name: "restart", Usage: "restart an app's processes with no downtime", ArgsUsage: "APP", Action: restart},
-		{Name: "ps:restart", Usage: "same as restart", ArgsUsage: "APP", Action: restart},
+		{Name: "restart", Usage: "restart an app's processes (or one TYPE) with no downtime", ArgsUsage: "APP [TYPE]", Action: restart},
+		{Name: "ps:restart", Usage: "same as restart", ArgsUsage: "APP [TYPE]", Action: restart},
+		{
+			Name: "ps:scale", Usage: "set how many instances of each process type run", ArgsUsage: "APP TYPE=N...",
+			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
+				name, err := appArgs(c, 2, -1)
+				if err != nil {
+					return err
+				}
+				counts, err := nua.ParseScale(c.Args().Tail(), o.maxScale())
+				if err != nil {
+					return err
+				}
+				return p.Scale(c.Context, name, counts, c.App.Writer)
+			}),
+		},
+		{
+			Name: "ps:stop", Usage: "stop every process of an app until ps:start or the next push", ArgsUsage: "APP",
+			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
+				name, err := appArgs(c, 1, 1)
+				if err != nil {
+					return err
+				}
+				if err := p.Stop(c.Context, name); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "-----> Stopped %s\n", name)
+				return nil
+			}),
+		},
+		{
+			Name: "ps:start", Usage: "start a stopped app", ArgsUsage: "APP",
+			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
+				name, err := appArgs(c, 1, 1)
+				if err != nil {
+					return err
+				}
+				if err := p.Start(c.Context, name); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "-----> Started %s\n", name)
+				return nil
+			}),
+		},
+		{
+			Name: "run", Usage: "run a one-off command in the app's current release", ArgsUsage: "APP CMD [ARGS...]",
+			SkipFlagParsing: true,
+			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
+				name, err := appArgs(c, 2, -1)
+				if err != nil {
+					return err
+				}
+				code, err := p.Run(c.Context, nua.RunRequest{
+					App: name, Command: c.Args().Tail(), TTY: o.TTY,
+					Stdin: c.App.Reader, Stdout: c.App.Writer, Stderr: c.App.ErrWriter,
+				})
+				if err != nil {
+					return err
+				}
+				if code != 0 {
+					return exitCode(code)
+				}
+				return nil
+			}),
+		},
 		{
 			Name: "logs", Usage: "show an app's logs", ArgsUsage: "APP [-n N] [-t] [-p TYPE]",
 			Flags: []cli.Flag{

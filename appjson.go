@@ -1,0 +1,120 @@
+package nua
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nua-paas/nua/procman"
+)
+
+// maxAppJSON bounds app.json; real ones are a few KiB.
+const maxAppJSON = 1 << 20
+
+// AppJSON is what nua reads of an app's app.json manifest.
+type AppJSON struct {
+	Formation    map[string]FormationEntry `json:"formation,omitempty"`
+	Healthchecks map[string][]Healthcheck  `json:"healthchecks,omitempty"`
+	Scripts      struct {
+		Postdeploy string `json:"postdeploy,omitempty"`
+	} `json:"scripts,omitzero"`
+}
+
+// FormationEntry is the initial scale of a process type.
+type FormationEntry struct {
+	Quantity int `json:"quantity"`
+}
+
+// Healthcheck is a check new instances must pass before they get traffic.
+// Without one, an instance is healthy once its port accepts connections.
+type Healthcheck struct {
+	Type     string `json:"type,omitempty"` // "startup" (the only kind nua runs)
+	Name     string `json:"name,omitempty"`
+	Path     string `json:"path"`               // HTTP path answered 2xx or 3xx
+	Attempts int    `json:"attempts,omitempty"` // default 3
+	Timeout  int    `json:"timeout,omitempty"`  // seconds per attempt, default 5
+	Wait     int    `json:"wait,omitempty"`     // seconds between attempts, default 1
+}
+
+// attempts, timeout and wait with their defaults.
+func (h Healthcheck) attempts() int { return defaultInt(h.Attempts, 3) }
+func (h Healthcheck) timeout() time.Duration {
+	return time.Duration(defaultInt(h.Timeout, 5)) * time.Second
+}
+func (h Healthcheck) wait() time.Duration { return time.Duration(defaultInt(h.Wait, 1)) * time.Second }
+
+func defaultInt(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// ReadAppJSON reads dir/app.json; a missing file is an empty manifest.
+func ReadAppJSON(dir string) (AppJSON, error) {
+	f, err := os.Open(filepath.Join(dir, "app.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return AppJSON{}, nil
+	}
+	if err != nil {
+		return AppJSON{}, fmt.Errorf("app.json: %w", err)
+	}
+	defer f.Close()
+	return ParseAppJSON(io.LimitReader(f, maxAppJSON+1))
+}
+
+// ParseAppJSON parses and checks an app.json manifest.
+func ParseAppJSON(r io.Reader) (AppJSON, error) {
+	var m AppJSON
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return m, fmt.Errorf("app.json: %w", err)
+	}
+	if len(data) > maxAppJSON {
+		return m, fmt.Errorf("%w: app.json is larger than %d bytes", ErrInvalid, maxAppJSON)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return m, nil
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return AppJSON{}, fmt.Errorf("%w: app.json: %v", ErrInvalid, err)
+	}
+	return m, m.validate()
+}
+
+// maxScale bounds a formation quantity in app.json; ps:scale has its own cap.
+const maxScale = 1000
+
+func (m AppJSON) validate() error {
+	for typ, f := range m.Formation {
+		if !procman.ValidType(typ) {
+			return fmt.Errorf("%w: app.json formation: %q is not a process type name", ErrInvalid, clip(typ))
+		}
+		if f.Quantity < 0 || f.Quantity > maxScale {
+			return fmt.Errorf("%w: app.json formation.%s.quantity %d: use 0 to %d", ErrInvalid, typ, f.Quantity, maxScale)
+		}
+	}
+	for typ, checks := range m.Healthchecks {
+		if !procman.ValidType(typ) {
+			return fmt.Errorf("%w: app.json healthchecks: %q is not a process type name", ErrInvalid, clip(typ))
+		}
+		for i, h := range checks {
+			if len(h.Path) == 0 || h.Path[0] != '/' || len(h.Path) > 1024 {
+				return fmt.Errorf("%w: app.json healthchecks.%s[%d].path %q: give a path starting with /", ErrInvalid, typ, i, clip(h.Path))
+			}
+			if h.Type != "" && h.Type != "startup" {
+				return fmt.Errorf("%w: app.json healthchecks.%s[%d].type %q: nua runs startup checks only", ErrInvalid, typ, i, clip(h.Type))
+			}
+			if h.Attempts > 100 || h.Timeout > 600 || h.Wait > 600 || h.Attempts < 0 || h.Timeout < 0 || h.Wait < 0 {
+				return fmt.Errorf("%w: app.json healthchecks.%s[%d]: attempts up to 100, timeout and wait up to 600 seconds", ErrInvalid, typ, i)
+			}
+		}
+	}
+	return nil
+}
