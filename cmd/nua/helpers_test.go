@@ -43,9 +43,14 @@ func lsRemote(t *testing.T, s *testutil.Server, repo, app string) string {
 }
 
 func sshCmd(s *testutil.Server, args ...string) *exec.Cmd {
+	var flags []string
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		flags, args = append(flags, args[0]), args[1:]
+	}
 	argv := []string{"-F", "/dev/null", "-i", s.Key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
 		"-p", strconv.Itoa(s.SSHPort), "nua@127.0.0.1"}
+	argv = append(flags, argv...)
 	return exec.Command("ssh", append(argv, args...)...)
 }
 

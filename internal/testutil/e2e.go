@@ -54,13 +54,14 @@ type Server struct {
 	Home     string // HOME of the git and ssh clients
 	Key      string // the client's private key
 	LogFile  string
+	extra    []string
 	cmd      *exec.Cmd
 	exited   chan struct{}
 }
 
-// StartServer starts a nua server on free loopback ports and registers a
-// client key through the admin socket.
-func StartServer(tb testing.TB) *Server {
+// StartServer starts a nua server on free loopback ports, with extra
+// server flags, and registers a client key through the admin socket.
+func StartServer(tb testing.TB, extra ...string) *Server {
 	tb.Helper()
 	nua, traefik := Binaries(tb)
 	dir := tb.TempDir()
@@ -68,6 +69,7 @@ func StartServer(tb testing.TB) *Server {
 		tb: tb, Bin: nua, Traefik: traefik,
 		Data: filepath.Join(dir, "data"), Home: filepath.Join(dir, "home"),
 		SSHPort: FreePort(tb), HTTPPort: FreePort(tb), LogFile: filepath.Join(dir, "server.log"),
+		extra: extra,
 	}
 	must(tb, os.MkdirAll(filepath.Join(s.Home, ".ssh"), 0o700))
 	s.Key = filepath.Join(s.Home, ".ssh", "id_ed25519")
@@ -94,6 +96,7 @@ func (s *Server) Start() {
 		"--ssh-addr", fmt.Sprintf("127.0.0.1:%d", s.SSHPort),
 		"--http-addr", fmt.Sprintf("127.0.0.1:%d", s.HTTPPort),
 		"--domain", "localhost", "--traefik", s.Traefik)
+	s.cmd.Args = append(s.cmd.Args, s.extra...)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	// Share the machine's Go build cache, as an operator would, so each
 	// test server does not compile the standard library again.
@@ -133,6 +136,13 @@ func (s *Server) Stop() {
 		<-s.exited
 		s.tb.Errorf("nua server did not stop within 60s of SIGTERM")
 	}
+	s.cmd = nil
+}
+
+// Kill kills the server with SIGKILL, as a crash would, and waits for it.
+func (s *Server) Kill() {
+	s.cmd.Process.Kill()
+	<-s.exited
 	s.cmd = nil
 }
 
