@@ -180,7 +180,7 @@ func TestE2ERollback(t *testing.T) {
 			t.Errorf("rollback %s: exit %d, want %q:\n%s", tt.arg, code, tt.want, out)
 		}
 	}
-	s.SSH(nil, "config:set", "app", "N=1") // v4, still v1's build
+	s.SSH(nil, "config:set", "app", "N=1")                 // v4, still v1's build
 	for _, g := range []string{"racer-a", "incremental"} { // v5, v6: 2 builds kept, v1's pruned
 		editGreeting(t, repo, g)
 		if out, code := s.Push(repo, "app", "main"); code != 0 {
