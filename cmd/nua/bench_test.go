@@ -44,8 +44,9 @@ func TestBench(t *testing.T) {
 	const runs = 3
 	newApp := map[string][]time.Duration{}
 	redeploy := map[string][]time.Duration{}
-	var underLoad []time.Duration
+	var underLoad, noChange, rollback []time.Duration
 	var failed, total atomic.Int64
+	var goRepo string
 	var rssNua, rssTraefik int
 	for run := 1; run <= runs; run++ {
 		for _, smp := range benchSamples {
@@ -56,12 +57,8 @@ func TestBench(t *testing.T) {
 			marker := fmt.Sprintf("changed-%d", run)
 			change(t, repo, smp, "", marker)
 			redeploy[smp.name] = append(redeploy[smp.name], pushToLive(t, s, repo, app, marker))
-			if smp.name == "goapp" {
-				// Once more while a client requests the app without pause.
-				change(t, repo, smp, marker, marker+"-loaded")
-				stop := hammer(s, app, &failed, &total)
-				underLoad = append(underLoad, pushToLive(t, s, repo, app, marker+"-loaded"))
-				stop()
+			if smp.name == "goapp" && run == 1 {
+				goRepo = repo
 			}
 		}
 		if run == 1 { // the three sample apps are running
@@ -69,13 +66,39 @@ func TestBench(t *testing.T) {
 			rssTraefik = testutil.RSS(testutil.ChildPID(s.PID(), "traefik"))
 		}
 	}
+	// Ten redeploys while a client requests the app without pause.
+	stop := hammer(s, "goapp-1", &failed, &total)
+	for i := range 10 {
+		testutil.Commit(t, goRepo, "NOTES", fmt.Sprintf("load %d\n", i))
+		underLoad = append(underLoad, pushToLive(t, s, goRepo, "goapp-1", ""))
+	}
+	stop()
+	for range runs {
+		testutil.Run(t, goRepo, s.GitEnv(), "git", "commit", "-q", "--allow-empty", "-m", "no change")
+		noChange = append(noChange, pushToLive(t, s, goRepo, "goapp-1", ""))
+		start := time.Now()
+		if out, code := s.SSH(nil, "rollback", "goapp-1"); code != 0 {
+			t.Fatalf("rollback: exit %d\n%s", code, out)
+		}
+		rollback = append(rollback, time.Since(start))
+	}
+	// Twenty running apps: the nine above and eleven Procfile apps.
+	for i := range 11 {
+		pushToLive(t, s, testutil.NewRepo(t, "procfile"), fmt.Sprintf("extra-%d", i), "")
+	}
+	rss20 := testutil.RSS(s.PID())
+	traefik20 := testutil.RSS(testutil.ChildPID(s.PID(), "traefik"))
+
 	fmt.Printf("\nnua bench: push -> first 200, median of %d (min-max)\n", runs)
 	fmt.Printf("%-10s %-22s %-22s\n", "app", "new app", "one-line redeploy")
 	for _, smp := range benchSamples {
 		fmt.Printf("%-10s %-22s %-22s\n", smp.name, summary(newApp[smp.name]), summary(redeploy[smp.name]))
 	}
-	fmt.Printf("goapp redeploy under constant requests: %s, failed requests: %d of %d\n", summary(underLoad), failed.Load(), total.Load())
-	fmt.Printf("RSS with the three sample apps running: nua %.1f MB, Traefik %.1f MB\n\n", float64(rssNua)/1024, float64(rssTraefik)/1024)
+	fmt.Printf("goapp, 10 redeploys under constant requests: %s each, failed requests: %d of %d\n", summary(underLoad), failed.Load(), total.Load())
+	fmt.Printf("goapp no-change push (empty commit): %s\n", summary(noChange))
+	fmt.Printf("rollback (ssh rollback APP, until it returns live): %s\n", summary(rollback))
+	fmt.Printf("RSS with the three sample apps running: nua %.1f MB, Traefik %.1f MB\n", mb(rssNua), mb(rssTraefik))
+	fmt.Printf("RSS with 20 apps running: nua %.1f MB, Traefik %.1f MB\n\n", mb(rss20), mb(traefik20))
 }
 
 // pushToLive pushes repo to app and returns the time until the app answers
@@ -127,6 +150,8 @@ func hammer(s *testutil.Server, app string, failed, total *atomic.Int64) (stop f
 	})
 	return func() { close(done); wg.Wait() }
 }
+
+func mb(kib int) float64 { return float64(kib) / 1024 }
 
 func summary(ds []time.Duration) string {
 	s := slices.Clone(ds)

@@ -305,3 +305,19 @@ func TestE2ERun(t *testing.T) {
 		t.Fatalf("run touched the formation:\n%s\n%s", before, after)
 	}
 }
+
+// TestE2EAppJSONFormation checks app.json's formation sets the first
+// deploy's scale.
+func TestE2EAppJSONFormation(t *testing.T) {
+	s := testutil.StartServer(t)
+	repo := procfileRepo(t, perlWeb+"worker: exec sh worker.sh\n", map[string]string{
+		"app.json": `{"formation":{"web":{"quantity":2},"worker":{"quantity":0}}}`,
+	})
+	if out, code := s.Push(repo, "app", "main"); code != 0 {
+		t.Fatalf("push: exit %d\n%s", code, out)
+	}
+	ps, _ := s.SSH(nil, "ps", "app")
+	if psField(t, ps, "web.2", 1) != "up" || strings.Contains(ps, "worker") {
+		t.Fatalf("want web.1, web.2 and no worker:\n%s", ps)
+	}
+}
