@@ -260,16 +260,30 @@ func rollbackTarget(rels []Release, current, version int) (Release, error) {
 // Restart replaces the app's processes of typ (all when typ is ""), web
 // with no downtime.
 func (p *Platform) Restart(ctx context.Context, name, typ string) error {
-	app, unlock, err := p.lockedApp(name)
+	app, rel, unlock, err := p.lockedRelease(name, typ)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	rel, err := p.runnable(app, typ)
-	if err != nil {
-		return err
+	if app.Stopped {
+		return fmt.Errorf("%w: %s is stopped: start it with ps:start", ErrInvalid, name)
 	}
 	return p.launch(ctx, app, rel, typ)
+}
+
+// lockedRelease is lockedApp that also returns the current release, which
+// must have process type typ (when typ is not "").
+func (p *Platform) lockedRelease(name, typ string) (App, Release, func(), error) {
+	app, unlock, err := p.lockedApp(name)
+	if err != nil {
+		return App{}, Release{}, nil, err
+	}
+	rel, err := p.runnable(app, typ)
+	if err != nil {
+		unlock()
+		return App{}, Release{}, nil, err
+	}
+	return app, rel, unlock, nil
 }
 
 // runnable returns the app's current release, checking typ is one of its
@@ -320,15 +334,11 @@ func (p *Platform) Stop(ctx context.Context, name string) error {
 
 // Start starts a stopped app's current release.
 func (p *Platform) Start(ctx context.Context, name string) error {
-	app, unlock, err := p.lockedApp(name)
+	app, rel, unlock, err := p.lockedRelease(name, "")
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	rel, err := p.runnable(app, "")
-	if err != nil {
-		return err
-	}
 	app.Stopped = false
 	if err := p.launch(ctx, app, rel, ""); err != nil {
 		return err

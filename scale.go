@@ -44,15 +44,11 @@ func ParseScale(args []string, maxN int) (map[string]int, error) {
 // stopping only the difference; new web instances get traffic once they
 // pass their checks. The formation is kept only if every change worked.
 func (p *Platform) Scale(ctx context.Context, name string, counts map[string]int, out io.Writer) error {
-	app, unlock, err := p.lockedApp(name)
+	app, rel, unlock, err := p.lockedRelease(name, "")
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	rel, err := p.runnable(app, "")
-	if err != nil {
-		return err
-	}
 	for typ := range counts {
 		if _, err := p.runnable(app, typ); err != nil {
 			return err

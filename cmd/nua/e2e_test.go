@@ -253,9 +253,7 @@ func TestE2ECommandDoor(t *testing.T) {
 func TestE2EGit(t *testing.T) {
 	s := testutil.StartServer(t)
 	repo := testutil.NewRepo(t, "goapp")
-	if out, code := s.Push(repo, "app", "main"); code != 0 {
-		t.Fatalf("first push: exit %d\n%s", code, out)
-	}
+	mustPush(t, s, repo, "app")
 
 	t.Run("incremental push", func(t *testing.T) {
 		testutil.Commit(t, repo, "NOTES", "one\n")
@@ -363,9 +361,7 @@ func TestE2EGit(t *testing.T) {
 func TestE2ERestart(t *testing.T) {
 	s := testutil.StartServer(t)
 	repo := testutil.NewRepo(t, "procfile")
-	if out, code := s.Push(repo, "survivor", "main"); code != 0 {
-		t.Fatalf("push: exit %d\n%s", code, out)
-	}
+	mustPush(t, s, repo, "survivor")
 	traefik := testutil.ChildPID(s.PID(), "traefik")
 	web := testutil.ChildPID(s.PID(), "server.pl")
 	if traefik == 0 || web == 0 {

@@ -32,9 +32,7 @@ const perlWeb = "web: exec perl server.pl\n"
 func TestE2EScale(t *testing.T) {
 	s := testutil.StartServer(t, "--max-scale", "5")
 	repo := testutil.NewRepo(t, "goapp")
-	if out, code := s.Push(repo, "app", "main"); code != 0 {
-		t.Fatalf("push: exit %d\n%s", code, out)
-	}
+	mustPush(t, s, repo, "app")
 	if out, code := s.SSH(nil, "ps:scale", "app", "web=3"); code != 0 {
 		t.Fatalf("ps:scale web=3: exit %d\n%s", code, out)
 	}
@@ -78,9 +76,7 @@ func TestE2EScale(t *testing.T) {
 func TestE2EBrokenReleasesNeverGoLive(t *testing.T) {
 	s := testutil.StartServer(t, "--boot-timeout", "4s")
 	good := procfileRepo(t, perlWeb+"release: echo migrated > \"$NUA_DATA_DIR/migrated\"\n", map[string]string{})
-	if out, code := s.Push(good, "app", "main"); code != 0 {
-		t.Fatalf("push: exit %d\n%s", code, out)
-	}
+	mustPush(t, s, good, "app")
 	if _, err := os.Stat(filepath.Join(s.Data, "apps", "app", "data", "migrated")); err != nil {
 		t.Fatalf("release command did not run: %v", err)
 	}
@@ -124,9 +120,7 @@ func TestE2EBrokenReleasesNeverGoLive(t *testing.T) {
 func TestE2EZeroDowntime(t *testing.T) {
 	s := testutil.StartServer(t)
 	repo := testutil.NewRepo(t, "goapp")
-	if out, code := s.Push(repo, "app", "main"); code != 0 {
-		t.Fatalf("push: exit %d\n%s", code, out)
-	}
+	mustPush(t, s, repo, "app")
 	var failed, total atomic.Int64
 	stop := hammer(s, "app", &failed, &total)
 	for i := range 3 {
@@ -134,9 +128,7 @@ func TestE2EZeroDowntime(t *testing.T) {
 			t.Fatalf("config:set: exit %d\n%s", code, out)
 		}
 		testutil.Commit(t, repo, "NOTES", fmt.Sprintf("round %d\n", i))
-		if out, code := s.Push(repo, "app", "main"); code != 0 {
-			t.Fatalf("push: exit %d\n%s", code, out)
-		}
+		mustPush(t, s, repo, "app")
 	}
 	if out, code := s.SSH(nil, "restart", "app"); code != 0 {
 		t.Fatalf("restart: exit %d\n%s", code, out)
@@ -183,9 +175,7 @@ func TestE2ERollback(t *testing.T) {
 	s.SSH(nil, "config:set", "app", "N=1")                 // v4, still v1's build
 	for _, g := range []string{"racer-a", "incremental"} { // v5, v6: 2 builds kept, v1's pruned
 		editGreeting(t, repo, g)
-		if out, code := s.Push(repo, "app", "main"); code != 0 {
-			t.Fatalf("push: exit %d\n%s", code, out)
-		}
+		mustPush(t, s, repo, "app")
 	}
 	if _, err := os.Stat(filepath.Join(s.Data, "apps", "app", "releases", "v1")); !os.IsNotExist(err) {
 		t.Fatalf("v1's build was not pruned: %v", err)
@@ -203,9 +193,7 @@ func TestE2ERollback(t *testing.T) {
 func TestE2EStopStartAndCrashLoop(t *testing.T) {
 	s := testutil.StartServer(t)
 	repo := procfileRepo(t, perlWeb+"crasher: echo crashing; exit 1\n", map[string]string{})
-	if out, code := s.Push(repo, "app", "main"); code != 0 {
-		t.Fatalf("push: exit %d\n%s", code, out)
-	}
+	mustPush(t, s, repo, "app")
 	start := time.Now()
 	testutil.Eventually(t, 20*time.Second, "crasher restarted twice", func() (bool, string) {
 		ps, _ := s.SSH(nil, "ps", "app")
@@ -241,9 +229,7 @@ func TestE2EStopStartAndCrashLoop(t *testing.T) {
 func TestE2EKill9LeavesNoOrphans(t *testing.T) {
 	s := testutil.StartServer(t)
 	repo := testutil.NewRepo(t, "procfile")
-	if out, code := s.Push(repo, "app", "main"); code != 0 {
-		t.Fatalf("push: exit %d\n%s", code, out)
-	}
+	mustPush(t, s, repo, "app")
 	ps, _ := s.SSH(nil, "ps", "app")
 	pids := []string{psField(t, ps, "web.1", 2), psField(t, ps, "worker.1", 2)}
 	if tr := testutil.ChildPID(s.PID(), "traefik"); tr != 0 {
@@ -279,9 +265,7 @@ func alive(pid string) bool {
 func TestE2ERun(t *testing.T) {
 	s := testutil.StartServer(t)
 	repo := testutil.NewRepo(t, "procfile")
-	if out, code := s.Push(repo, "app", "main"); code != 0 {
-		t.Fatalf("push: exit %d\n%s", code, out)
-	}
+	mustPush(t, s, repo, "app")
 	s.SSH(nil, "config:set", "app", "GREETING=hi")
 	before, _ := s.SSH(nil, "ps", "app")
 	out, code := s.SSH(nil, "run", "app", "sh", "-c", "'echo $GREETING $PS; ls server.pl; exit 3'")
@@ -313,9 +297,7 @@ func TestE2EAppJSONFormation(t *testing.T) {
 	repo := procfileRepo(t, perlWeb+"worker: exec sh worker.sh\n", map[string]string{
 		"app.json": `{"formation":{"web":{"quantity":2},"worker":{"quantity":0}}}`,
 	})
-	if out, code := s.Push(repo, "app", "main"); code != 0 {
-		t.Fatalf("push: exit %d\n%s", code, out)
-	}
+	mustPush(t, s, repo, "app")
 	ps, _ := s.SSH(nil, "ps", "app")
 	if psField(t, ps, "web.2", 1) != "up" || strings.Contains(ps, "worker") {
 		t.Fatalf("want web.1, web.2 and no worker:\n%s", ps)
