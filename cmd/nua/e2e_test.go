@@ -15,6 +15,7 @@ import (
 // TestE2EPushSampleApps pushes the three sample apps with the real git and
 // ssh clients and checks each answers through Traefik when the push returns.
 func TestE2EPushSampleApps(t *testing.T) {
+	t.Parallel()
 	s := testutil.StartServer(t)
 	tests := []struct {
 		name, sample, want, detected string
@@ -138,6 +139,7 @@ func TestE2EPushSampleApps(t *testing.T) {
 
 // TestE2ECommandDoor checks keys, the SSH and socket doors, and bad input.
 func TestE2ECommandDoor(t *testing.T) {
+	t.Parallel()
 	s := testutil.StartServer(t)
 
 	if out, code := s.SSH(nil, "apps:create", "demo"); code != 0 {
@@ -251,6 +253,7 @@ func TestE2ECommandDoor(t *testing.T) {
 // TestE2EGit checks git behaves as with any git server: incremental, force,
 // no-op and racing pushes, the deploy branch, and failed builds.
 func TestE2EGit(t *testing.T) {
+	t.Parallel()
 	s := testutil.StartServer(t)
 	repo := testutil.NewRepo(t, "goapp")
 	mustPush(t, s, repo, "app")
@@ -359,6 +362,7 @@ func TestE2EGit(t *testing.T) {
 // TestE2ERestart checks SIGTERM stops everything and a new server brings
 // every app back from the store.
 func TestE2ERestart(t *testing.T) {
+	t.Parallel()
 	s := testutil.StartServer(t)
 	repo := testutil.NewRepo(t, "procfile")
 	mustPush(t, s, repo, "survivor")

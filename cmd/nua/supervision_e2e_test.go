@@ -30,6 +30,7 @@ const perlWeb = "web: exec perl server.pl\n"
 // TestE2EScale checks ps:scale starts and stops instances behind the
 // route, refuses bad counts, and persists across a daemon restart.
 func TestE2EScale(t *testing.T) {
+	t.Parallel()
 	s := testutil.StartServer(t, "--max-scale", "5")
 	repo := testutil.NewRepo(t, "goapp")
 	mustPush(t, s, repo, "app")
@@ -74,6 +75,7 @@ func TestE2EScale(t *testing.T) {
 // fail their health check or fail their release command: each push fails
 // with the reason and the previous release keeps serving.
 func TestE2EBrokenReleasesNeverGoLive(t *testing.T) {
+	t.Parallel()
 	s := testutil.StartServer(t, "--boot-timeout", "4s")
 	good := procfileRepo(t, perlWeb+"release: echo migrated > \"$NUA_DATA_DIR/migrated\"\n", map[string]string{})
 	mustPush(t, s, good, "app")
@@ -118,6 +120,7 @@ func TestE2EBrokenReleasesNeverGoLive(t *testing.T) {
 // TestE2EZeroDowntime redeploys and reconfigures under a steady request
 // loop and counts failed requests.
 func TestE2EZeroDowntime(t *testing.T) {
+	t.Parallel()
 	s := testutil.StartServer(t)
 	repo := testutil.NewRepo(t, "goapp")
 	mustPush(t, s, repo, "app")
@@ -143,6 +146,7 @@ func TestE2EZeroDowntime(t *testing.T) {
 // TestE2ERollback checks rollback brings back an earlier build and config
 // without a rebuild, and refuses releases that cannot come back.
 func TestE2ERollback(t *testing.T) {
+	t.Parallel()
 	s := testutil.StartServer(t, "--keep-releases", "2")
 	repo := testutil.NewRepo(t, "goapp")
 	if out, code := s.Push(repo, "app", "main"); code != 0 { // v1
@@ -191,6 +195,7 @@ func TestE2ERollback(t *testing.T) {
 // TestE2EStopStartAndCrashLoop checks ps:stop survives a daemon restart,
 // ps:start brings the app back, and a crash loop backs off.
 func TestE2EStopStartAndCrashLoop(t *testing.T) {
+	t.Parallel()
 	s := testutil.StartServer(t)
 	repo := procfileRepo(t, perlWeb+"crasher: echo crashing; exit 1\n", map[string]string{})
 	mustPush(t, s, repo, "app")
@@ -227,6 +232,7 @@ func TestE2EStopStartAndCrashLoop(t *testing.T) {
 // TestE2EKill9LeavesNoOrphans kills the daemon with SIGKILL: no app process
 // or Traefik survives holding a port, and the next start restores the app.
 func TestE2EKill9LeavesNoOrphans(t *testing.T) {
+	t.Parallel()
 	s := testutil.StartServer(t)
 	repo := testutil.NewRepo(t, "procfile")
 	mustPush(t, s, repo, "app")
@@ -263,6 +269,7 @@ func alive(pid string) bool {
 // TestE2ERun runs one-off commands with the app's config, with and without
 // a terminal, and checks the exit status comes back.
 func TestE2ERun(t *testing.T) {
+	t.Parallel()
 	s := testutil.StartServer(t)
 	repo := testutil.NewRepo(t, "procfile")
 	mustPush(t, s, repo, "app")
@@ -293,6 +300,7 @@ func TestE2ERun(t *testing.T) {
 // TestE2EAppJSONFormation checks app.json's formation sets the first
 // deploy's scale.
 func TestE2EAppJSONFormation(t *testing.T) {
+	t.Parallel()
 	s := testutil.StartServer(t)
 	repo := procfileRepo(t, perlWeb+"worker: exec sh worker.sh\n", map[string]string{
 		"app.json": `{"formation":{"web":{"quantity":2},"worker":{"quantity":0}}}`,
