@@ -56,6 +56,7 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 	if err != nil {
 		return fmt.Errorf("%w: build: %w", ErrDeploy, err)
 	}
+	p.cfg.Procs.Event(app.Name, "deploy", fmt.Sprintf("built %s with %s in %.1fs", short(req.Commit), res.Buildpack, time.Since(start).Seconds()))
 	manifest, err := ReadAppJSON(dir)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrDeploy, err)

@@ -48,6 +48,9 @@ func (p *Platform) launch(ctx context.Context, app App, rel Release, only string
 			p.stopInstances(ctx, app.Name, webs)
 			return err
 		}
+		if len(webs) > 0 {
+			p.cfg.Procs.Event(app.Name, "deploy", fmt.Sprintf("switched traffic to %d web instance(s) of v%d", len(webs), rel.Version))
+		}
 		p.retire(app.Name, p.replace(app.Name, "web", webs))
 	}
 	for _, typ := range slices.Sorted(maps.Keys(rel.Processes)) {

@@ -54,6 +54,12 @@ func TestE2EPushSampleApps(t *testing.T) {
 			out, _ := s.SSH(nil, "logs", "procfile", "-n", "50")
 			return strings.Contains(out, "app[worker.1]: worker tick") && strings.Contains(out, "app[web.1]: procfile web listening"), out
 		})
+		out, _ := s.SSH(nil, "logs", "procfile")
+		for _, want := range []string{"nua[deploy]: built", "nua[deploy]: switched traffic", "nua[deploy]: released v1"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("logs lack the deploy event %q:\n%s", want, out)
+			}
+		}
 		out, code := s.SSH(nil, "logs", "procfile", "-p", "web")
 		if code != 0 || strings.Contains(out, "worker.1") {
 			t.Fatalf("logs -p web: exit %d, shows other types:\n%s", code, out)
