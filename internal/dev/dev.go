@@ -63,15 +63,18 @@ type plan struct {
 
 // prepare checks everything and plans the processes; it starts nothing.
 func prepare(cfg Config) (plan, error) {
+	// Paths in messages stay as the user gave them; processes get an
+	// absolute directory.
 	dir, procfile := cfg.Dir, cfg.Procfile
 	if dir == "" && procfile != "" {
 		dir = filepath.Dir(procfile)
 	}
-	dir, err := filepath.Abs(cmp.Or(dir, "."))
+	dir = cmp.Or(dir, ".")
+	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return plan{}, fmt.Errorf("resolve app dir: %w", err)
 	}
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
 		return plan{}, fmt.Errorf("%w: %s is not a directory: give the app's directory", nua.ErrInvalid, dir)
 	}
 	pf, err := readProcfile(cmp.Or(procfile, filepath.Join(dir, "Procfile")))
@@ -100,7 +103,7 @@ func prepare(cfg Config) (plan, error) {
 	if err != nil {
 		return plan{}, err
 	}
-	return plan{dir: dir, specs: specs, env: Environ(cfg.Environ, vars)}, nil
+	return plan{dir: abs, specs: specs, env: Environ(cfg.Environ, vars)}, nil
 }
 
 func readProcfile(path string) (procman.Procfile, error) {
@@ -117,7 +120,7 @@ func readProcfile(path string) (procman.Procfile, error) {
 	}
 	pf, err := procman.ParseProcfile(f)
 	if errors.Is(err, procman.ErrProcfile) {
-		return nil, fmt.Errorf("%w: %s: %w", nua.ErrInvalid, path, err)
+		return nil, fmt.Errorf("%w: %w", nua.ErrInvalid, err)
 	}
 	return pf, err
 }
