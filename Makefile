@@ -47,6 +47,8 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParseConfigVars -fuzztime 10s .
 	$(GO) test -run XXX -fuzz FuzzParseUpdates -fuzztime 10s ./receiver/
 	$(GO) test -run XXX -fuzz FuzzRun -fuzztime 10s ./internal/commands/
+	$(GO) test -run XXX -fuzz FuzzParseFormation -fuzztime 10s ./internal/dev/
+	$(GO) test -run XXX -fuzz FuzzParseEnv -fuzztime 10s ./internal/dev/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

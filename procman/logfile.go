@@ -75,6 +75,14 @@ func (r record) format() string {
 	return ts + " app[" + r.stream + "]: " + r.text
 }
 
+// toLine returns the record as Config.Output receives it.
+func (r record) toLine(app string) Line {
+	if r.stream == eventStream {
+		return Line{Time: r.t, App: app, Name: r.source, Event: true, Text: r.text}
+	}
+	return Line{Time: r.t, App: app, Name: r.stream, Text: r.text}
+}
+
 // matches reports whether the record belongs to process type typ ("" = all).
 // Events match through their source ("web.1" matches "web").
 func (r record) matches(typ string) bool {
@@ -89,13 +97,24 @@ func (r record) matches(typ string) bool {
 	return t == typ
 }
 
+// Line is one logged line, as Config.Output receives it.
+type Line struct {
+	Time  time.Time // when it was logged, UTC
+	App   string    // the app
+	Name  string    // the process ("web.1"); for an event, its source ("web.1", "deploy")
+	Event bool      // a nua event about the process rather than its output
+	Text  string    // the line, without its newline
+}
+
 // logFile appends timestamped lines to one stream's file, rotates it and
-// publishes every line to the hub. It keeps the file open while held.
+// publishes every line to the hub and the output. It keeps the file open
+// while held. Without a path it writes no file.
 type logFile struct {
 	app, stream, path string
 	maxSize           int64
 	keep              int
 	hub               *hub
+	output            func(Line)
 	log               *slog.Logger
 
 	mu      sync.Mutex
@@ -134,6 +153,17 @@ func (l *logFile) write(source, text string) {
 	}
 	l.last = now
 	rec := record{t: now, stream: l.stream, source: source, text: text}
+	if l.path != "" {
+		l.store(rec)
+	}
+	l.hub.publish(l.app, rec)
+	if l.output != nil {
+		l.output(rec.toLine(l.app))
+	}
+}
+
+// store appends rec to the file, logging the first of a run of errors.
+func (l *logFile) store(rec record) {
 	if err := l.append(rec.line()); err != nil {
 		if !l.failing {
 			l.log.Error("write log", "path", l.path, "err", err)
@@ -145,7 +175,6 @@ func (l *logFile) write(source, text string) {
 	if l.refs == 0 {
 		l.closeFile()
 	}
-	l.hub.publish(l.app, rec)
 }
 
 func (l *logFile) append(line []byte) error {

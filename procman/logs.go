@@ -37,7 +37,7 @@ var logName = regexp.MustCompile(`^(nua|[A-Za-z0-9_-]+\.[0-9]+)\.log(?:\.([0-9]+
 // merged by time, as "<time> app[web.1]: <line>" or "<time> nua[deploy]: <msg>".
 // With Follow it then streams new lines until ctx is done; a follower too
 // slow to keep up loses lines (and is told) rather than slowing a process.
-// An app without logs prints nothing.
+// An app without logs, or a supervisor without a LogDir, has no backlog.
 func (s *Supervisor) Logs(ctx context.Context, app string, opt LogOptions, w io.Writer) error {
 	if !appRe.MatchString(app) {
 		return fmt.Errorf("read logs: %w: %q", ErrAppName, app)
@@ -54,9 +54,16 @@ func (s *Supervisor) Logs(ctx context.Context, app string, opt LogOptions, w io.
 		sub = s.hub.subscribe(app)
 		defer s.hub.unsubscribe(app, sub)
 	}
-	recs, seen, err := readBacklog(filepath.Join(s.cfg.LogDir, app), max(n, 0), opt.Type)
-	if err != nil {
-		return err
+	var (
+		recs []record
+		seen = map[string]time.Time{}
+		err  error
+	)
+	if s.cfg.LogDir != "" {
+		recs, seen, err = readBacklog(filepath.Join(s.cfg.LogDir, app), max(n, 0), opt.Type)
+		if err != nil {
+			return err
+		}
 	}
 	bw := bufio.NewWriter(w)
 	for _, r := range recs {

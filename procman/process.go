@@ -23,7 +23,20 @@ type Spec struct {
 	Dir     string   // working directory (the slug); "" = the daemon's
 	Env     []string // the full environment, KEY=VALUE; PORT and PS are appended
 	Port    int      // PORT for the process; 0 = none
+	Restart Restart  // what happens when it exits on its own
 }
+
+// Restart says what happens when a process exits on its own.
+type Restart int
+
+// Restart policies.
+const (
+	// RestartAlways restarts it after the backoff (the default).
+	RestartAlways Restart = iota
+	// RestartNever leaves it exited: its State becomes StateExited and its
+	// Done closes, so the caller can react.
+	RestartNever
+)
 
 // Name is the instance name, "web.1".
 func (s Spec) Name() string { return s.Type + "." + strconv.Itoa(s.Index) }
@@ -40,6 +53,8 @@ func (s Spec) validate() error {
 		return fmt.Errorf("%w: empty command for %s", ErrSpec, s.Name())
 	case s.Port < 0 || s.Port > 65535:
 		return fmt.Errorf("%w: port %d out of range", ErrSpec, s.Port)
+	case s.Restart != RestartAlways && s.Restart != RestartNever:
+		return fmt.Errorf("%w: unknown restart policy %d", ErrSpec, s.Restart)
 	}
 	return nil
 }
@@ -53,6 +68,7 @@ const (
 	StateUp       State = "up"       // running
 	StateCrashed  State = "crashed"  // exited on its own, waiting to restart
 	StateStopped  State = "stopped"  // stopped for good
+	StateExited   State = "exited"   // exited on its own, not restarted (RestartNever)
 )
 
 // Status is a snapshot of a process.
@@ -64,6 +80,7 @@ type Status struct {
 	Restarts int       // restarts so far
 	Since    time.Time // when State was entered
 	ExitErr  string    // how the last run ended ("exit status 1"), "" before any
+	ExitCode int       // the last run's exit code, -1 if a signal ended it
 }
 
 // Process is one supervised process instance.
@@ -127,7 +144,9 @@ func (p *Process) Status() Status {
 	return p.st
 }
 
-// Done is closed once the process was stopped for good (not on crashes).
+// Done is closed once the process was stopped for good: by Stop, or, under
+// RestartNever, when it exited on its own. It is not closed on crashes that
+// are restarted.
 func (p *Process) Done() <-chan struct{} { return p.doneCh }
 
 // Stop ends supervision: no more restarts, SIGTERM to the process group,
@@ -199,7 +218,11 @@ func (p *Process) start() (*run, error) {
 func (p *Process) supervise(rn *run) {
 	defer p.finish()
 	bo := backoff{min: p.sup.cfg.MinBackoff, max: p.sup.cfg.MaxBackoff}
-	exitErr, uptime := "", time.Duration(0)
+	var (
+		exitErr string
+		code    int
+		uptime  time.Duration
+	)
 	for {
 		if rn != nil {
 			select {
@@ -210,12 +233,16 @@ func (p *Process) supervise(rn *run) {
 			}
 			// The rest of the group gets the usual stop.
 			p.signal(rn, syscall.SIGTERM)
-			exitErr = p.reap(rn, time.Now().Add(p.sup.cfg.StopTimeout),
+			exitErr, code = p.reap(rn, time.Now().Add(p.sup.cfg.StopTimeout),
 				"Stop timeout exceeded for the rest of the process group, sending SIGKILL")
 			uptime = time.Since(rn.started)
+			if p.spec.Restart == RestartNever {
+				p.setState(StateExited, func(st *Status) { st.PID, st.ExitErr, st.ExitCode = 0, exitErr, code })
+				return
+			}
 		}
 		delay := bo.next(uptime)
-		p.setState(StateCrashed, func(st *Status) { st.PID, st.ExitErr = 0, exitErr })
+		p.setState(StateCrashed, func(st *Status) { st.PID, st.ExitErr, st.ExitCode = 0, exitErr, code })
 		p.event("Restarting in %s", delay)
 		if !p.sleep(delay) {
 			return
@@ -226,7 +253,7 @@ func (p *Process) supervise(rn *run) {
 		var err error
 		if rn, err = p.start(); err != nil {
 			p.event("%v", err)
-			exitErr, uptime = err.Error(), 0
+			exitErr, code, uptime = err.Error(), -1, 0
 		}
 	}
 }
@@ -237,17 +264,17 @@ func (p *Process) terminate(rn *run) {
 	grace := p.sup.cfg.StopTimeout
 	p.event("Stopping process with SIGTERM")
 	p.signal(rn, syscall.SIGTERM)
-	exitErr := p.reap(rn, time.Now().Add(grace),
+	exitErr, code := p.reap(rn, time.Now().Add(grace),
 		fmt.Sprintf("Stop timeout of %s exceeded, sending SIGKILL", grace))
-	p.setState(StateStopped, func(st *Status) { st.PID, st.ExitErr = 0, exitErr })
+	p.setState(StateStopped, func(st *Status) { st.PID, st.ExitErr, st.ExitCode = 0, exitErr, code })
 }
 
 // reap waits until rn's group has ended — its leader exited and nothing
 // holds its output any more — or until deadline, then SIGKILLs the group
 // (members that closed their output included). It returns how the leader
-// ended. The leader is often the shell running the command, so its exit
+// ended and its exit code (-1 for a signal). The leader is often the shell running the command, so its exit
 // alone does not mean the app is gone.
-func (p *Process) reap(rn *run, deadline time.Time, timeoutMsg string) string {
+func (p *Process) reap(rn *run, deadline time.Time, timeoutMsg string) (string, int) {
 	switch p.awaitEnd(rn, deadline) {
 	case endTimeout:
 		p.event("%s", timeoutMsg)
@@ -269,7 +296,7 @@ func (p *Process) reap(rn *run, deadline time.Time, timeoutMsg string) string {
 	exitErr := rn.cmd.ProcessState.String()
 	p.event("Process exited: %s", exitErr)
 	p.log.Info("process exited", "pid", rn.pid, "status", exitErr)
-	return exitErr
+	return exitErr, rn.cmd.ProcessState.ExitCode()
 }
 
 // pipes returns two pipes: output read and write ends, watchdog read and
@@ -336,9 +363,15 @@ func (p *Process) sleep(d time.Duration) bool {
 	}
 }
 
-// finish marks the process stopped for good and releases its logs.
+// finish marks the process stopped for good, unless it exited, and
+// releases its logs.
 func (p *Process) finish() {
-	p.setState(StateStopped, func(st *Status) { st.PID = 0 })
+	p.mu.Lock()
+	if p.st.State != StateExited && p.st.State != StateStopped {
+		p.st.State, p.st.Since = StateStopped, time.Now()
+	}
+	p.st.PID = 0
+	p.mu.Unlock()
 	p.out.release()
 	p.ev.release()
 	p.sup.forget(p)

@@ -16,8 +16,15 @@ import (
 // Config configures a Supervisor. Zero fields take the documented defaults.
 type Config struct {
 	// LogDir is the log root; logs go to LogDir/<app>/<type>.<index>.log
-	// and events to LogDir/<app>/nua.log. Required.
+	// and events to LogDir/<app>/nua.log. Required unless Output is set;
+	// "" then means no log files.
 	LogDir string
+	// Output, if set, receives every line as it is logged: process output
+	// and events, in order within each process. It is called on the
+	// goroutine that reads the process's output, so a slow Output slows
+	// that process down, as a terminal would. It must not call the
+	// Supervisor.
+	Output func(Line)
 	// Logger receives the supervisor's own diagnostics; nil discards them.
 	Logger *slog.Logger
 	// StopTimeout is the grace between SIGTERM and SIGKILL; default 10s.
@@ -67,8 +74,8 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	switch {
-	case c.LogDir == "":
-		return errors.New("procman config: LogDir is required")
+	case c.LogDir == "" && c.Output == nil:
+		return errors.New("procman config: LogDir is required unless Output is set")
 	case c.StopTimeout < 0:
 		return errors.New("procman config: StopTimeout must not be negative")
 	case c.MinBackoff < 0:
@@ -189,11 +196,14 @@ func (s *Supervisor) logFile(app, stream string) *logFile {
 	lf := &logFile{
 		app:     app,
 		stream:  stream,
-		path:    filepath.Join(s.cfg.LogDir, app, stream+".log"),
 		maxSize: s.cfg.MaxLogSize,
 		keep:    s.cfg.LogFiles,
 		hub:     &s.hub,
+		output:  s.cfg.Output,
 		log:     s.log,
+	}
+	if s.cfg.LogDir != "" {
+		lf.path = filepath.Join(s.cfg.LogDir, app, stream+".log")
 	}
 	s.files[key] = lf
 	return lf
