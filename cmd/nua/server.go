@@ -125,7 +125,11 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	})
 	_, port, _ := net.SplitHostPort(cfg.httpAddr)
 	httpPort, _ := strconv.Atoi(port)
-	builder := buildpacks.New(toolchains.Builtin(toolchains.Config{GoBuildCache: goBuildCache(cfg.data)}))
+	builder := buildpacks.New(toolchains.Builtin(toolchains.Config{
+		GoBuildCache: goBuildCache(cfg.data),
+		// "_" keeps it apart from the apps' caches: app names have none.
+		PythonSeeds: filepath.Join(cfg.data, "cache", "_python-seeds"),
+	}))
 	go func() {
 		if err := builder.Warm(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("warm build caches", "err", err)
