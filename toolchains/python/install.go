@@ -27,10 +27,11 @@ const (
 	withUV                              // uv sync (uv.lock)
 )
 
-// installer is the chosen way to install, with the tool's path for uv.
+// installer is the chosen way to install.
 type installer struct {
 	kind installKind
-	tool string
+	tool string // uv's path
+	note string // why, when the choice may surprise
 }
 
 // choose picks how to install the app's dependencies: uv.lock with uv on
@@ -47,13 +48,15 @@ func choose(src string) (installer, error) {
 	}
 	if has["uv.lock"] {
 		if uv, err := exec.LookPath("uv"); err == nil {
-			return installer{withUV, uv}, nil
+			return installer{kind: withUV, tool: uv}, nil
 		}
 		if !has["requirements.txt"] {
 			return installer{}, errors.New("uv.lock found but uv is not installed on the server: install uv (https://docs.astral.sh/uv/), or add a requirements.txt (uv export > requirements.txt)")
 		}
 	}
 	switch {
+	case has["requirements.txt"] && has["uv.lock"]:
+		return installer{kind: withRequirements, note: "uv.lock found but uv is not installed on the server: installing requirements.txt with pip"}, nil
 	case has["requirements.txt"]:
 		return installer{kind: withRequirements}, nil
 	case has["pyproject.toml"] || has["setup.py"]:

@@ -87,6 +87,9 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 			return fmt.Errorf("remove %s: %w", venvDir, err)
 		}
 	}
+	if how.note != "" {
+		b.Out.Warn("%s", how.note)
+	}
 	switch how.kind {
 	case withUV:
 		err = uvSync(ctx, b, how.tool, py, venv, env)
