@@ -1,6 +1,6 @@
 // The sample Node.js app that nua's tests push. It uses one npm package, ms.
 //
-//   GET /         hello from nodeapp <$GREETING or "world">
+//   GET /         hello from nodeapp <$GREETING, else world>
 //   GET /env/KEY  the value of the environment variable KEY (404 if unset)
 //   GET /built    what the build script wrote (404 if it did not run)
 //   GET /uptime   how long the process has run, formatted by ms

@@ -1,6 +1,6 @@
 """The sample Python app that nua's tests push. Standard library only.
 
-    GET /         hello from pyapp <$GREETING or "world">
+    GET /         hello from pyapp <$GREETING, else world>
     GET /env/KEY  the value of the environment variable KEY (404 if unset)
     GET /prefix   sys.prefix: the virtualenv the app runs in
 
