@@ -36,8 +36,10 @@ func TestE2EToolchains(t *testing.T) {
 					t.Fatalf("GET /built = %d %q, want the build script's output", status, body)
 				}
 			},
-			breakIt: func(t *testing.T, repo string) { testutil.Commit(t, repo, "package.json", "{\n  \"name\": \"nodeapp\",\n}\n") },
-			broken:  "package.json is not valid JSON: line 3, column 1",
+			breakIt: func(t *testing.T, repo string) {
+				testutil.Commit(t, repo, "package.json", "{\n  \"name\": \"nodeapp\",\n}\n")
+			},
+			broken: "package.json is not valid JSON: line 3, column 1",
 		},
 		{
 			sample:   "pyapp",
