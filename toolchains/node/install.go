@@ -189,7 +189,11 @@ func run(ctx context.Context, b *buildpacks.Build, env []string, done, path, nam
 	cmd := b.Command(ctx, path, args...)
 	cmd.Env = env
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w", name, args[0], err)
+		step := args[0]
+		if step == "run" && len(args) > 1 {
+			step += " " + args[1]
+		}
+		return fmt.Errorf("%s %s: %w", name, step, err)
 	}
 	b.Out.Info("%s in %s", done, time.Since(start).Round(10*time.Millisecond))
 	return nil

@@ -13,7 +13,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -131,8 +130,8 @@ func setWeb(b *buildpacks.Build, p pkg) error {
 		b.Processes["web"] = WebCommand
 		return nil
 	}
-	ok, err := srcfile.Exists(b.Src, "server.js")
-	if err != nil && !errors.Is(err, srcfile.ErrNotRegular) {
+	ok, err := srcfile.Present(b.Src, "server.js")
+	if err != nil {
 		return err
 	}
 	if ok {

@@ -164,6 +164,12 @@ func TestBuildErrors(t *testing.T) {
 			wantOut: "in sync",
 		},
 		{
+			name:    "build script fails",
+			files:   map[string]string{"package.json": `{"scripts": {"build": "echo compiling; exit 3"}}`},
+			wantErr: "npm run build: exit status 3",
+			wantOut: "       compiling\n",
+		},
+		{
 			name:    "package.json is a symlink",
 			files:   map[string]string{"package.json@": "/etc/hostname"},
 			wantErr: "read package.json: not a regular file",
