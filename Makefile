@@ -13,7 +13,8 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/nua ./cmd/nua
 
-# Debian packages the tests drive for real: git, the OpenSSH client, perl.
+# Debian packages the tests drive for real: git, the OpenSSH client, perl,
+# Node.js with npm, Python 3 with venv.
 deps:
 	@internal/tools/deps.sh
 
@@ -49,6 +50,10 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzRun -fuzztime 10s ./internal/commands/
 	$(GO) test -run XXX -fuzz FuzzParseFormation -fuzztime 10s ./internal/dev/
 	$(GO) test -run XXX -fuzz FuzzParseEnv -fuzztime 10s ./internal/dev/
+	$(GO) test -run XXX -fuzz FuzzParsePackage -fuzztime 10s ./toolchains/node/
+	$(GO) test -run XXX -fuzz FuzzCheckRange -fuzztime 10s ./toolchains/node/
+	$(GO) test -run XXX -fuzz FuzzReusable -fuzztime 10s ./toolchains/python/
+	$(GO) test -run XXX -fuzz FuzzPins -fuzztime 5s ./toolchains/python/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

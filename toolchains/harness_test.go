@@ -37,6 +37,7 @@ var samples = []struct {
 	errIs     error             // the build fails with this error
 	errText   string            // ... and this text in its message
 	output    []string          // lines the build output must contain
+	warm      string            // a line only a rebuild with a warm cache prints
 	run       func(t *testing.T, slug string, procs map[string]string)
 }{
 	{
@@ -45,6 +46,30 @@ var samples = []struct {
 		procs:     map[string]string{"web": "bin/goapp"},
 		output:    []string{"-----> Go app detected\n", "       Installed bin/goapp\n", "       Default types for buildpack -> web\n"},
 		run:       runGoApp,
+	},
+	{
+		app:       "nodeapp",
+		buildpack: "Node.js",
+		procs:     map[string]string{"web": "npm start"},
+		output: []string{
+			"-----> Node.js app detected\n", "-----> Using node v",
+			"-----> Installing dependencies\n", "       npm ci --no-audit --no-fund --prefer-offline\n",
+			"-----> Running build script\n", "       wrote build/info.txt\n", "       Default types for buildpack -> web\n",
+		},
+		warm: "       Lockfile unchanged: reusing node_modules\n",
+		run:  runNodeApp,
+	},
+	{
+		app:       "pyapp",
+		buildpack: "Python",
+		procs:     map[string]string{"web": "python app.py"},
+		output: []string{
+			"-----> Python app detected\n", "-----> Using Python 3.",
+			"-----> Installing requirements with pip\n", "       pip install --no-input --progress-bar off -r requirements.txt\n",
+			"       No Procfile: app.py runs as the web process (python app.py); it must listen on $PORT\n",
+		},
+		warm: "       Requirements unchanged: reusing the virtualenv\n",
+		run:  runPyApp,
 	},
 	{
 		app:       "static",
@@ -66,9 +91,20 @@ var samples = []struct {
 		output:    []string{"       ./main.go:8:17: cannot use \"5000\" (untyped string constant) as int value"},
 	},
 	{
-		app:     "empty",
-		errIs:   buildpacks.ErrNoApp,
-		errText: "no app detected: nua looks for go.mod (Go), index.html (static site) or a Procfile",
+		app:       "broken-node",
+		buildpack: "Node.js",
+		errText:   "build Node.js app: package.json is not valid JSON: line 4, column 1: invalid character '}' looking for beginning of object key string",
+	},
+	{
+		app:       "broken-python",
+		buildpack: "Python",
+		errText:   "build Python app: Pipfile is not supported yet: use requirements.txt",
+	},
+	{
+		app:   "empty",
+		errIs: buildpacks.ErrNoApp,
+		errText: "no app detected: nua looks for go.mod (Go), package.json (Node.js), " +
+			"requirements.txt, pyproject.toml, setup.py or Pipfile (Python), index.html (static site) or a Procfile",
 	},
 }
 
@@ -117,7 +153,60 @@ func TestBuildSamples(t *testing.T) {
 				t.Fatalf("Types=%v, want %v", got, want)
 			}
 			if s.run != nil {
-				s.run(t, slug, res.Processes)
+				// Deploys build in a temporary dir and rename it to its
+				// release dir: the slug must run where it is moved to.
+				moved := slug + "-v1"
+				if err := os.Rename(slug, moved); err != nil {
+					t.Fatal(err)
+				}
+				s.run(t, moved, res.Processes)
+			}
+		})
+	}
+}
+
+// TestRebuildWarm builds each sample that reuses installed dependencies
+// twice with the same cache: only the rebuild may say it skipped the
+// install. Both times are logged.
+func TestRebuildWarm(t *testing.T) {
+	for _, s := range samples {
+		if s.warm == "" {
+			continue
+		}
+		t.Run(s.app, func(t *testing.T) {
+			t.Parallel()
+			cache := mustCache(t)
+			var times []time.Duration
+			for i, wantWarm := range []bool{false, true} {
+				var out bytes.Buffer
+				start := time.Now()
+				if _, err := newBuilder().Build(t.Context(), copyApp(t, s.app), cache, nil, &out); err != nil {
+					t.Fatalf("build %d: %v\n%s", i+1, err, out.String())
+				}
+				times = append(times, time.Since(start))
+				if got := strings.Contains(out.String(), s.warm); got != wantWarm {
+					t.Fatalf("build %d: output has %q: %v, want %v\n%s", i+1, s.warm, got, wantWarm, out.String())
+				}
+			}
+			t.Logf("%s: first build %s, rebuild with a warm cache %s", s.app, times[0], times[1])
+		})
+	}
+}
+
+// TestDetectionOrder checks that an app of a language toolchain with an
+// index.html builds with its language, not as a static site.
+func TestDetectionOrder(t *testing.T) {
+	for _, tt := range []struct{ app, want string }{{"nodeapp", "Node.js"}, {"pyapp", "Python"}} {
+		t.Run(tt.app, func(t *testing.T) {
+			src := copyApp(t, tt.app)
+			write(t, filepath.Join(src, "index.html"), "<h1>not a static site</h1>\n")
+			var out bytes.Buffer
+			res, err := newBuilder().Build(t.Context(), src, mustCache(t), nil, &out)
+			if err != nil {
+				t.Fatalf("Build: %v\n%s", err, out.String())
+			}
+			if res.Buildpack != tt.want {
+				t.Fatalf("Buildpack=%q, want %q", res.Buildpack, tt.want)
 			}
 		})
 	}
@@ -302,7 +391,7 @@ func freePort(t *testing.T) string {
 }
 
 func newBuilder() *buildpacks.Builder {
-	return buildpacks.New(toolchains.Builtin(toolchains.Config{}), buildpacks.WithTimeout(5*time.Minute))
+	return buildpacks.New(toolchains.Builtin(toolchains.Config{PythonSeeds: pythonSeeds}), buildpacks.WithTimeout(5*time.Minute))
 }
 
 // copyApp copies sample app to a fresh dir, since builds work in place.
@@ -348,7 +437,7 @@ func TestBuiltinOrder(t *testing.T) {
 	for _, bp := range toolchains.Builtin(toolchains.Config{}) {
 		got = append(got, bp.Name())
 	}
-	if want := []string{"Go", "Static", "Procfile"}; !slices.Equal(got, want) {
+	if want := []string{"Go", "Node.js", "Python", "Static", "Procfile"}; !slices.Equal(got, want) {
 		t.Fatalf("Builtin()=%v, want %v", got, want)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"github.com/nua-paas/nua/buildpacks"
 	"github.com/nua-paas/nua/toolchains/generic"
 	"github.com/nua-paas/nua/toolchains/golang"
+	"github.com/nua-paas/nua/toolchains/node"
+	"github.com/nua-paas/nua/toolchains/python"
 	"github.com/nua-paas/nua/toolchains/static"
 )
 
@@ -14,14 +16,21 @@ type Config struct {
 	// GoBuildCache is a Go build cache shared by all apps; empty keeps one
 	// per app.
 	GoBuildCache string
+	// PythonSeeds holds the fresh virtualenvs Python builds start from,
+	// shared by all apps; empty keeps them per app.
+	PythonSeeds string
 }
 
 // Builtin returns the built-in buildpacks in detection order: the first one
-// that detects an app builds it. Generic comes last, since most apps of the
-// other kinds may have a Procfile too.
+// that detects an app builds it. The language toolchains come first, so a
+// Node.js or Python app with an index.html is not taken for a static site;
+// generic comes last, since most apps of the other kinds may have a
+// Procfile too.
 func Builtin(cfg Config) []buildpacks.Buildpack {
 	return []buildpacks.Buildpack{
 		&golang.Toolchain{BuildCache: cfg.GoBuildCache},
+		node.New(),
+		&python.Toolchain{SeedDir: cfg.PythonSeeds},
 		static.New(),
 		generic.New(),
 	}

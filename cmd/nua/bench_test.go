@@ -24,6 +24,8 @@ var benchSamples = []benchSample{
 	{"goapp", "main.go", func(m string) string { return `greeting = "` + or(m, "world") + `"` }},
 	{"static", "index.html", func(m string) string { return strings.TrimSpace("<h1>nua-static-sample-index "+m) + "</h1>" }},
 	{"procfile", "server.pl", func(m string) string { return "|| '" + or(m, "world") + "'" }},
+	{"nodeapp", "server.js", func(m string) string { return "|| '" + or(m, "world") + "'" }},
+	{"pyapp", "app.py", func(m string) string { return `or "` + or(m, "world") + `"` }},
 }
 
 func or(s, def string) string {
@@ -61,7 +63,7 @@ func TestBench(t *testing.T) {
 				goRepo = repo
 			}
 		}
-		if run == 1 { // the three sample apps are running
+		if run == 1 { // the sample apps are running
 			rssNua = testutil.RSS(s.PID())
 			rssTraefik = testutil.RSS(testutil.ChildPID(s.PID(), "traefik"))
 		}
@@ -82,8 +84,9 @@ func TestBench(t *testing.T) {
 		}
 		rollback = append(rollback, time.Since(start))
 	}
-	// Twenty running apps: the nine above and eleven Procfile apps.
-	for i := range 11 {
+	// At least twenty running apps: the samples above and Procfile apps.
+	apps := runs * len(benchSamples)
+	for i := 0; apps < 20; i, apps = i+1, apps+1 {
 		pushToLive(t, s, testutil.NewRepo(t, "procfile"), fmt.Sprintf("extra-%d", i), "")
 	}
 	rss20 := testutil.RSS(s.PID())
@@ -97,8 +100,8 @@ func TestBench(t *testing.T) {
 	fmt.Printf("goapp, 10 redeploys under constant requests: %s each, failed requests: %d of %d\n", summary(underLoad), failed.Load(), total.Load())
 	fmt.Printf("goapp no-change push (empty commit): %s\n", summary(noChange))
 	fmt.Printf("rollback (ssh rollback APP, until it returns live): %s\n", summary(rollback))
-	fmt.Printf("RSS with the three sample apps running: nua %.1f MB, Traefik %.1f MB\n", mb(rssNua), mb(rssTraefik))
-	fmt.Printf("RSS with 20 apps running: nua %.1f MB, Traefik %.1f MB\n\n", mb(rss20), mb(traefik20))
+	fmt.Printf("RSS with the %d sample apps running: nua %.1f MB, Traefik %.1f MB\n", len(benchSamples), mb(rssNua), mb(rssTraefik))
+	fmt.Printf("RSS with %d apps running: nua %.1f MB, Traefik %.1f MB\n\n", apps, mb(rss20), mb(traefik20))
 }
 
 // pushToLive pushes repo to app and returns the time until the app answers

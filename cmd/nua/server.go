@@ -134,7 +134,11 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	})
 	_, port, _ := net.SplitHostPort(cfg.httpAddr)
 	httpPort, _ := strconv.Atoi(port)
-	builder := buildpacks.New(toolchains.Builtin(toolchains.Config{GoBuildCache: goBuildCache(cfg.data)}))
+	builder := buildpacks.New(toolchains.Builtin(toolchains.Config{
+		GoBuildCache: goBuildCache(cfg.data),
+		// "_" keeps it apart from the apps' caches: app names have none.
+		PythonSeeds: filepath.Join(cfg.data, "cache", "_python-seeds"),
+	}))
 	go func() {
 		if err := builder.Warm(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("warm build caches", "err", err)
@@ -197,7 +201,7 @@ func goBuildCache(data string) string {
 	if d := os.Getenv("GOCACHE"); d != "" && d != "off" {
 		return d
 	}
-	return filepath.Join(data, "cache", "go-build")
+	return filepath.Join(data, "cache", "_go-build") // app names cannot hold "_"
 }
 
 // serveGit runs a git session and maps its outcome to an exit status.

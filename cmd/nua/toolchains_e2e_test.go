@@ -1,0 +1,125 @@
+package main_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nua-paas/nua/internal/testutil"
+)
+
+// TestE2EToolchains pushes the Node.js and Python samples through the real
+// pipeline, redeploys each after a one-line change (the install step is
+// skipped: the lockfile did not change), then pushes a broken version that
+// must fail and leave the running release serving.
+func TestE2EToolchains(t *testing.T) {
+	s := testutil.StartServer(t)
+	tests := []struct {
+		sample, detected string
+		steps            []string // lines of the first push
+		skipped          string   // the line of a redeploy that skips the install
+		check            func(t *testing.T, app string)
+		breakIt          func(t *testing.T, repo string)
+		broken           string // what the failed push says
+	}{
+		{
+			sample:   "nodeapp",
+			detected: "Node.js",
+			steps: []string{
+				"remote: -----> Using node v", "remote: -----> Installing dependencies",
+				"remote:        npm ci --no-audit --no-fund --prefer-offline", "remote:        Installed in ",
+				"remote: -----> Running build script", "remote:        Default types for buildpack -> web",
+			},
+			skipped: "remote:        Lockfile unchanged: reusing node_modules",
+			check: func(t *testing.T, app string) {
+				if status, body := s.Get(app, "/built"); status != 200 || !strings.Contains(body, "built by npm run build") {
+					t.Fatalf("GET /built = %d %q, want the build script's output", status, body)
+				}
+			},
+			breakIt: func(t *testing.T, repo string) {
+				testutil.Commit(t, repo, "package.json", "{\n  \"name\": \"nodeapp\",\n}\n")
+			},
+			broken: "package.json is not valid JSON: line 3, column 1",
+		},
+		{
+			sample:   "pyapp",
+			detected: "Python",
+			steps: []string{
+				"remote: -----> Using Python 3.", "remote: -----> Installing requirements with pip",
+				"remote:        pip install --no-input --progress-bar off -r requirements.txt", "remote:        Installed in ",
+				"remote:        Default types for buildpack -> web",
+			},
+			skipped: "remote:        Requirements unchanged: reusing the virtualenv",
+			check: func(t *testing.T, app string) {
+				if status, body := s.Get(app, "/prefix"); status != 200 || !strings.HasSuffix(body, "/apps/pyapp/releases/v2/.venv") {
+					t.Fatalf("GET /prefix = %d %q, want the virtualenv of release v2", status, body)
+				}
+			},
+			breakIt: func(t *testing.T, repo string) { testutil.Commit(t, repo, ".python-version", "2.7\n") },
+			broken:  ".python-version asks for Python 2.7 but the server has Python 3.",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sample, func(t *testing.T) {
+			t.Parallel()
+			app, repo := tt.sample, testutil.NewRepo(t, tt.sample)
+			first := push(t, s, repo, app, append(tt.steps, "remote: -----> "+tt.detected+" app detected"), "hello from "+app+" world")
+			if strings.Contains(first.out, tt.skipped) {
+				t.Fatalf("first push skipped the install:\n%s", first.out)
+			}
+
+			change(t, repo, sampleChange(t, app), "", "redeployed")
+			again := push(t, s, repo, app, []string{tt.skipped, "remote:        Released v2"}, "hello from "+app+" redeployed")
+			t.Logf("%s: first push %s, redeploy with an unchanged lockfile %s\n%s\n%s", app, first.took, again.took, first.out, again.out)
+			tt.check(t, app)
+
+			tt.breakIt(t, repo)
+			out, code := s.Push(repo, app, "main")
+			if code == 0 || !strings.Contains(out, tt.broken) {
+				t.Fatalf("push of a broken %s: exit %d, want a failure saying %q:\n%s", app, code, tt.broken, out)
+			}
+			if status, body := s.Get(app, "/"); status != 200 || !strings.Contains(body, "redeployed") {
+				t.Fatalf("GET / after a failed push = %d %q, want release v2 still serving", status, body)
+			}
+		})
+	}
+}
+
+type pushed struct {
+	out  string
+	took time.Duration
+}
+
+// push pushes repo to app, checks the output has every line of want and
+// that the app answers with body right after.
+func push(t *testing.T, s *testutil.Server, repo, app string, want []string, body string) pushed {
+	t.Helper()
+	start := time.Now()
+	out, code := s.Push(repo, app, "main")
+	took := time.Since(start)
+	if code != 0 {
+		t.Fatalf("git push %s: exit %d\n%s\nserver log:\n%s", app, code, out, s.Log())
+	}
+	for _, line := range want {
+		if !strings.Contains(out, line) {
+			t.Errorf("push output lacks %q:\n%s", line, out)
+		}
+	}
+	if status, got := s.Get(app, "/"); status != 200 || !strings.Contains(got, body) {
+		t.Fatalf("GET / right after the push = %d %q, want 200 with %q", status, got, body)
+	}
+	return pushed{out, took}
+}
+
+// sampleChange returns the bench's description of sample, whose one-line
+// change the test reuses.
+func sampleChange(t *testing.T, sample string) benchSample {
+	t.Helper()
+	for _, smp := range benchSamples {
+		if smp.name == sample {
+			return smp
+		}
+	}
+	t.Fatalf("no bench sample %s", sample)
+	return benchSample{}
+}

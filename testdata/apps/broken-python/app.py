@@ -1,0 +1,1 @@
+print("unreachable: nua does not build Pipfile apps yet")
