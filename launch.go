@@ -274,14 +274,21 @@ func (p *Platform) runningTypes(app string) []string {
 	return types
 }
 
-// retire stops old instances in the background: the route no longer names
-// them, so they finish their requests and exit while the caller goes on.
-// Close waits for them.
+// retire stops old instances in the background, RetireDelay after the
+// route stopped naming them: requests Traefik accepted just before the
+// switch may still be on their way to them. The caller goes on; Close
+// stops them at once and waits.
 func (p *Platform) retire(app string, old []instance) {
 	if len(old) == 0 {
 		return
 	}
-	p.retiring.Go(func() { p.stopInstances(context.Background(), app, old) })
+	p.retiring.Go(func() {
+		select {
+		case <-time.After(p.cfg.RetireDelay):
+		case <-p.closing:
+		}
+		p.stopInstances(context.Background(), app, old)
+	})
 }
 
 func (p *Platform) takeRunning(app string) []instance {

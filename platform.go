@@ -36,7 +36,10 @@ type Config struct {
 	BootTimeout time.Duration
 	// KeepSlugs is how many built slugs are kept for each app.
 	KeepSlugs int
-	Logger    *slog.Logger
+	// RetireDelay is how long old instances keep running after the route
+	// switched away from them.
+	RetireDelay time.Duration
+	Logger      *slog.Logger
 }
 
 // Platform runs apps: it builds pushes, records releases and keeps each
@@ -49,7 +52,9 @@ type Platform struct {
 	locks   map[string]*sync.Mutex // per app: one deploy, config change or restart at a time
 	running map[string][]instance
 	// retiring tracks old instances being stopped after a switch.
-	retiring sync.WaitGroup
+	retiring  sync.WaitGroup
+	closing   chan struct{} // closed by Close: retire now
+	closeOnce sync.Once
 }
 
 // New returns a Platform for cfg.
@@ -63,11 +68,15 @@ func New(cfg Config) *Platform {
 	if cfg.KeepSlugs == 0 {
 		cfg.KeepSlugs = 5
 	}
+	if cfg.RetireDelay == 0 {
+		cfg.RetireDelay = 2 * time.Second
+	}
 	return &Platform{
 		cfg:     cfg,
 		log:     cfg.Logger,
 		locks:   map[string]*sync.Mutex{},
 		running: map[string][]instance{},
+		closing: make(chan struct{}),
 	}
 }
 
@@ -239,6 +248,7 @@ func (p *Platform) Logs(ctx context.Context, name string, opt procman.LogOptions
 
 // Close stops every app's processes; their releases come back with Restore.
 func (p *Platform) Close(ctx context.Context) error {
+	p.closeOnce.Do(func() { close(p.closing) })
 	p.mu.Lock()
 	names := make([]string, 0, len(p.running))
 	for name := range p.running {
