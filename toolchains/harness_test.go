@@ -38,6 +38,8 @@ var samples = []struct {
 	errText   string            // ... and this text in its message
 	output    []string          // lines the build output must contain
 	run       func(t *testing.T, slug string, procs map[string]string)
+	warm      string // a line of a rebuild with the cache of the first build
+	missing   string // the error of a build on a host without the runtime
 }{
 	{
 		app:       "goapp",
@@ -45,6 +47,32 @@ var samples = []struct {
 		procs:     map[string]string{"web": "bin/goapp"},
 		output:    []string{"-----> Go app detected\n", "       Installed bin/goapp\n", "       Default types for buildpack -> web\n"},
 		run:       runGoApp,
+		missing:   "go not found on PATH: install Go 1.26",
+	},
+	{
+		app:       "rubyapp",
+		buildpack: "Ruby",
+		procs:     map[string]string{"web": "bundle exec ruby server.rb"},
+		output: []string{
+			"-----> Ruby app detected\n", "-----> Using ruby 3.", " (.ruby-version: 3.1)\n",
+			"       bundle install (deployment mode, without development:test)\n",
+			"       Bundle complete! 0 Gemfile dependencies", "       Procfile declares types -> web\n",
+		},
+		run:     runRubyApp,
+		warm:    "       Gemfile.lock unchanged: skipping bundle install, reusing the cached gems\n",
+		missing: "ruby not found on PATH (found: none, wanted: Ruby 3.1 (.ruby-version)): install Ruby on the server (apt-get install ruby ruby-bundler)",
+	},
+	{
+		app:       "rustapp",
+		buildpack: "Rust",
+		procs:     map[string]string{"web": "bin/rustapp"},
+		output: []string{
+			"-----> Rust app detected\n", "-----> Compiling with cargo build --release\n",
+			"       Installed bin/rustapp\n", "       Default types for buildpack -> web\n",
+		},
+		run:     runRustApp,
+		warm:    "       Reusing the target dir of the previous build: only changes recompile\n",
+		missing: "cargo not found on PATH (found: none, wanted: Rust any): install Rust on the server (apt-get install cargo, or rustup)",
 	},
 	{
 		app:       "static",
@@ -66,9 +94,21 @@ var samples = []struct {
 		output:    []string{"       ./main.go:8:17: cannot use \"5000\" (untyped string constant) as int value"},
 	},
 	{
+		app:       "broken-ruby",
+		buildpack: "Ruby",
+		errText:   "build Ruby app: bundle install: exit status 16",
+		output:    []string{"       You are trying to install in deployment mode after changing\n"},
+	},
+	{
+		app:       "broken-rust",
+		buildpack: "Rust",
+		errText:   "build Rust app: cargo build: error: ",
+		output:    []string{"Cargo.toml"},
+	},
+	{
 		app:     "empty",
 		errIs:   buildpacks.ErrNoApp,
-		errText: "no app detected: nua looks for go.mod (Go), index.html (static site) or a Procfile",
+		errText: "no app detected: nua looks for go.mod (Go), Gemfile (Ruby), Cargo.toml (Rust), index.html (static site) or a Procfile",
 	},
 }
 
@@ -80,7 +120,10 @@ func TestDetect(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Detect: %v", err)
 				}
-				if want := bp.Name() == s.buildpack; got != want {
+				// The Procfile toolchain comes last and takes any app
+				// with a Procfile that nothing before it detected.
+				_, perr := os.Stat(filepath.Join(appsDir, s.app, "Procfile"))
+				if want := bp.Name() == s.buildpack || (bp.Name() == "Procfile" && perr == nil); got != want {
 					t.Fatalf("%s.Detect(%s)=%v, want %v", bp.Name(), s.app, got, want)
 				}
 			})
@@ -248,12 +291,16 @@ func start(t *testing.T, slug, command string, env ...string) (*exec.Cmd, io.Rea
 	return startArgs(t, slug, []string{"/bin/sh", "-c", command}, env...)
 }
 
-// startArgs runs argv in the slug, with env.
+// startArgs runs argv in the slug, with env, in its own process group.
 func startArgs(t *testing.T, slug string, argv []string, env ...string) (*exec.Cmd, io.Reader) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir, cmd.Env, cmd.Stderr = slug, append(os.Environ(), env...), os.Stderr
+	// Its own process group, as under procman: the end of the test kills
+	// the shell's children too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -348,7 +395,7 @@ func TestBuiltinOrder(t *testing.T) {
 	for _, bp := range toolchains.Builtin(toolchains.Config{}) {
 		got = append(got, bp.Name())
 	}
-	if want := []string{"Go", "Static", "Procfile"}; !slices.Equal(got, want) {
+	if want := []string{"Go", "Ruby", "Rust", "Static", "Procfile"}; !slices.Equal(got, want) {
 		t.Fatalf("Builtin()=%v, want %v", got, want)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"github.com/nua-paas/nua/buildpacks"
 	"github.com/nua-paas/nua/toolchains/generic"
 	"github.com/nua-paas/nua/toolchains/golang"
+	"github.com/nua-paas/nua/toolchains/ruby"
+	"github.com/nua-paas/nua/toolchains/rust"
 	"github.com/nua-paas/nua/toolchains/static"
 )
 
@@ -22,6 +24,8 @@ type Config struct {
 func Builtin(cfg Config) []buildpacks.Buildpack {
 	return []buildpacks.Buildpack{
 		&golang.Toolchain{BuildCache: cfg.GoBuildCache},
+		ruby.New(),
+		rust.New(),
 		static.New(),
 		generic.New(),
 	}
