@@ -36,7 +36,7 @@ const maxScriptOutput = 1 << 20
 // dir and merges their default process types, later ones winning. It
 // returns the buildpacks' names joined for the release record.
 func (bl *Builder) buildExternal(ctx context.Context, b *Build, list []Source, from string) (string, error) {
-	b.Out.Info("Using the buildpacks of %s", from)
+	b.Out.Step("Using buildpacks from %s", from)
 	envDir, err := writeEnvDir(b)
 	if err != nil {
 		return "", err

@@ -69,6 +69,9 @@ func ParseSource(s string) (Source, error) {
 	if err != nil || u.Scheme == "" {
 		return Source{}, fmt.Errorf("%w: %q is not a git URL or an absolute path%s", ErrBuildpackURL, clip(s), hint(raw))
 	}
+	if !strings.HasPrefix(raw, u.Scheme+"://") {
+		return Source{}, fmt.Errorf("%w: %q: write %s://...", ErrBuildpackURL, clip(s), u.Scheme)
+	}
 	if err := checkURL(u); err != nil {
 		return Source{}, fmt.Errorf("%w: %q: %w", ErrBuildpackURL, clip(s), err)
 	}
@@ -105,7 +108,7 @@ func checkURL(u *url.URL) error {
 			return errors.New("give the host and the repository path")
 		}
 	case "file":
-		if (u.Host != "" && u.Host != "localhost") || !strings.HasPrefix(u.Path, "/") {
+		if (u.Host != "" && u.Host != "localhost") || !strings.HasPrefix(u.Path, "/") || u.Path == "/" {
 			return errors.New("give an absolute path: file:///path/to/repo")
 		}
 	case "http":

@@ -106,6 +106,7 @@ func (p pin) check(release string) error {
 		return nil
 	}
 	host, hostChannel, _ := strings.Cut(release, "-")
+	hostChannel, _, _ = strings.Cut(hostChannel, ".") // "beta.3" is beta
 	wantChannel := strings.SplitN(p.channel, "-", 2)[0]
 	switch {
 	case p.version != nil:
