@@ -13,7 +13,8 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/nua ./cmd/nua
 
-# Debian packages the tests drive for real: git, the OpenSSH client, perl.
+# Debian packages the tests drive for real: git, the OpenSSH client, perl,
+# Ruby and Bundler, cargo.
 deps:
 	@internal/tools/deps.sh
 
@@ -47,6 +48,9 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParseConfigVars -fuzztime 10s .
 	$(GO) test -run XXX -fuzz FuzzParseUpdates -fuzztime 10s ./receiver/
 	$(GO) test -run XXX -fuzz FuzzRun -fuzztime 10s ./internal/commands/
+	$(GO) test -run XXX -fuzz FuzzParseSources -fuzztime 10s ./buildpacks/
+	$(GO) test -run XXX -fuzz FuzzParseRubyVersion -fuzztime 10s ./toolchains/ruby/
+	$(GO) test -run XXX -fuzz FuzzParsePin -fuzztime 10s ./toolchains/rust/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

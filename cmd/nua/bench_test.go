@@ -24,6 +24,8 @@ var benchSamples = []benchSample{
 	{"goapp", "main.go", func(m string) string { return `greeting = "` + or(m, "world") + `"` }},
 	{"static", "index.html", func(m string) string { return strings.TrimSpace("<h1>nua-static-sample-index "+m) + "</h1>" }},
 	{"procfile", "server.pl", func(m string) string { return "|| '" + or(m, "world") + "'" }},
+	{"rubyapp", "server.rb", func(m string) string { return `default_greeting = "` + or(m, "world") + `"` }},
+	{"rustapp", "src/main.rs", func(m string) string { return `const DEFAULT_GREETING: &str = "` + or(m, "world") + `";` }},
 }
 
 func or(s, def string) string {
@@ -64,7 +66,7 @@ func TestBench(t *testing.T) {
 				stop()
 			}
 		}
-		if run == 1 { // the three sample apps are running
+		if run == 1 { // one app of each sample runs
 			rssNua = testutil.RSS(s.PID())
 			rssTraefik = testutil.RSS(testutil.ChildPID(s.PID(), "traefik"))
 		}
@@ -75,7 +77,7 @@ func TestBench(t *testing.T) {
 		fmt.Printf("%-10s %-22s %-22s\n", smp.name, summary(newApp[smp.name]), summary(redeploy[smp.name]))
 	}
 	fmt.Printf("goapp redeploy under constant requests: %s, failed requests: %d of %d\n", summary(underLoad), failed.Load(), total.Load())
-	fmt.Printf("RSS with the three sample apps running: nua %.1f MB, Traefik %.1f MB\n\n", float64(rssNua)/1024, float64(rssTraefik)/1024)
+	fmt.Printf("RSS with the %d sample apps running: nua %.1f MB, Traefik %.1f MB\n\n", len(benchSamples), float64(rssNua)/1024, float64(rssTraefik)/1024)
 }
 
 // pushToLive pushes repo to app and returns the time until the app answers

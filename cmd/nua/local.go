@@ -21,7 +21,7 @@ func localOptions() commands.Options {
 		Stderr:  os.Stderr,
 		Forward: forward,
 	}
-	o.Extra = []*cli.Command{serverCommand(), serveStaticCommand()}
+	o.Extra = []*cli.Command{serverCommand(), serveStaticCommand(), buildCommand()}
 	return o
 }
 

@@ -38,13 +38,14 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "traefik", Usage: "Traefik binary (default: traefik on PATH, then bin/traefik)"},
 			&cli.StringFlag{Name: "proxy", Value: "managed", Usage: "managed: nua runs Traefik; external: nua only writes its route files"},
 			&cli.DurationFlag{Name: "boot-timeout", Value: 60 * time.Second, Usage: "how long new web processes may take to listen on $PORT"},
+			&cli.DurationFlag{Name: "build-timeout", Value: buildpacks.DefaultTimeout, Usage: "how long a build may take"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg := serverConfig{
 				data: commands.DataDir(c), sshAddr: c.String("ssh-addr"),
 				httpAddr: c.String("http-addr"), domain: c.String("domain"),
 				traefik: c.String("traefik"), proxy: c.String("proxy"),
-				bootTimeout: c.Duration("boot-timeout"),
+				bootTimeout: c.Duration("boot-timeout"), buildTimeout: c.Duration("build-timeout"),
 			}
 			return runServer(c.Context, cfg, c.App.ErrWriter)
 		},
@@ -55,7 +56,7 @@ var domainRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0
 
 type serverConfig struct {
 	data, sshAddr, httpAddr, domain, traefik, proxy string
-	bootTimeout                                     time.Duration
+	bootTimeout, buildTimeout                       time.Duration
 }
 
 func (c *serverConfig) validate() error {
@@ -125,7 +126,8 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	})
 	_, port, _ := net.SplitHostPort(cfg.httpAddr)
 	httpPort, _ := strconv.Atoi(port)
-	builder := buildpacks.New(toolchains.Builtin(toolchains.Config{GoBuildCache: goBuildCache(cfg.data)}))
+	builder := buildpacks.New(toolchains.Builtin(toolchains.Config{GoBuildCache: goBuildCache(cfg.data)}),
+		buildpacks.WithTimeout(cfg.buildTimeout), buildpacks.WithProtected(cfg.data))
 	go func() {
 		if err := builder.Warm(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("warm build caches", "err", err)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages nua and its tests use for real: git (the
 # server runs git-receive-pack; tests push with the git client), the OpenSSH
-# client (tests push over ssh) and perl (a sample app's web process).
+# client (tests push over ssh), perl (a sample app's web process), and the
+# runtimes of the toolchains the tests build: Ruby with Bundler, and cargo
+# (unless a Rust toolchain, e.g. from rustup, is on PATH already).
 set -euo pipefail
 need=()
 command -v git >/dev/null || need+=(git)
@@ -9,6 +11,9 @@ command -v ssh >/dev/null || need+=(openssh-client)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v perl >/dev/null || need+=(perl-base)
 command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || need+=(golang-go)
+command -v ruby >/dev/null || need+=(ruby)
+command -v bundle >/dev/null || need+=(ruby-bundler)
+command -v cargo >/dev/null || need+=(cargo)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing: ${need[*]}" >&2
 sudo=

@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-		"fmt"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"

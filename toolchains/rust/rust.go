@@ -206,8 +206,9 @@ func setWeb(b *buildpacks.Build, bins []binary) {
 	}
 }
 
+// clip makes s one short line.
 func clip(s string) string {
-	s = strings.TrimSpace(s)
+	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 200 {
 		return s[:200] + "..."
 	}
