@@ -21,7 +21,6 @@ func (p checkedPack) Detect(string) (bool, error)                    { return fa
 func (p checkedPack) Build(context.Context, *buildpacks.Build) error { return nil }
 func (p checkedPack) Doctor(context.Context) buildpacks.Check        { return p.check }
 
-
 func TestDoctorLines(t *testing.T) {
 	bps := []buildpacks.Buildpack{
 		checkedPack{"Ruby", buildpacks.Check{Tools: []buildpacks.Tool{{Name: "ruby", Version: "3.1.2", Path: "/usr/bin/ruby"}, {Name: "bundle", Version: "2.3.15", Path: "/usr/bin/bundle"}}}},
