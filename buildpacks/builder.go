@@ -105,19 +105,8 @@ func (b *Builder) Build(ctx context.Context, src, cache string, env []string, w 
 	ctx, cancel := context.WithTimeoutCause(ctx, b.timeout, ErrTimeout)
 	defer cancel()
 	name, err := b.run(ctx, build, list, from)
-	what := name + " app"
-	if list != nil {
-		what = "app with the buildpacks of " + from
-	}
-	switch {
-	case errors.Is(context.Cause(ctx), ErrTimeout):
-		return Result{}, fmt.Errorf("build %s: %w after %s", what, ErrTimeout, b.timeout)
-	case ctx.Err() != nil:
-		return Result{}, fmt.Errorf("build %s: %w", what, ctx.Err())
-	case err != nil && name == "" && list == nil:
-		return Result{}, err // nothing detected the app
-	case err != nil:
-		return Result{}, fmt.Errorf("build %s: %w", what, err)
+	if err := b.buildError(ctx, name, list, from, err); err != nil {
+		return Result{}, err
 	}
 	if err := checkLinks(src, b.protectedDirs(build)); err != nil {
 		return Result{}, fmt.Errorf("check the %s slug: %w", name, err)
@@ -142,6 +131,26 @@ func (b *Builder) run(ctx context.Context, build *Build, list []Source, from str
 	}
 	build.Out.Step("%s app detected", bp.Name())
 	return bp.Name(), bp.Build(ctx, build)
+}
+
+// buildError names what failed in the error of a build: the time limit,
+// a cancelled build, or the error of the buildpacks that ran.
+func (b *Builder) buildError(ctx context.Context, name string, list []Source, from string, err error) error {
+	what := name + " app"
+	if list != nil {
+		what = "app with the buildpacks of " + from
+	}
+	switch {
+	case errors.Is(context.Cause(ctx), ErrTimeout):
+		return fmt.Errorf("build %s: %w after %s", what, ErrTimeout, b.timeout)
+	case ctx.Err() != nil:
+		return fmt.Errorf("build %s: %w", what, ctx.Err())
+	case err != nil && name == "" && list == nil:
+		return err // nothing detected the app
+	case err != nil:
+		return fmt.Errorf("build %s: %w", what, err)
+	}
+	return nil
 }
 
 // prepareDirs makes src and cache absolute, checks that src is a directory
