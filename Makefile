@@ -14,7 +14,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/nua ./cmd/nua
 
 # Debian packages the tests drive for real: git, the OpenSSH client, perl,
-# Node.js with npm, Python 3 with venv.
+# Node.js with npm, Python 3 with venv, Ruby and Bundler, cargo.
 deps:
 	@internal/tools/deps.sh
 
@@ -54,6 +54,9 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzCheckRange -fuzztime 10s ./toolchains/node/
 	$(GO) test -run XXX -fuzz FuzzReusable -fuzztime 10s ./toolchains/python/
 	$(GO) test -run XXX -fuzz FuzzPins -fuzztime 5s ./toolchains/python/
+	$(GO) test -run XXX -fuzz FuzzParseSources -fuzztime 10s ./buildpacks/
+	$(GO) test -run XXX -fuzz FuzzParseRubyVersion -fuzztime 10s ./toolchains/ruby/
+	$(GO) test -run XXX -fuzz FuzzParsePin -fuzztime 10s ./toolchains/rust/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -191,6 +192,50 @@ func (p *Platform) DestroyApp(ctx context.Context, name string) error {
 	}
 	p.log.Info("app destroyed", "app", name)
 	return errors.Join(errs...)
+}
+
+// PurgeCache empties the app's build cache under the app's lock, so it
+// waits for a build in progress: the next build starts cold, fetches its
+// buildpacks again and reinstalls its dependencies. Running releases are
+// not touched. It returns how many bytes it freed.
+func (p *Platform) PurgeCache(name string) (int64, error) {
+	_, unlock, err := p.lockedApp(name)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	dir := p.cacheDir(name)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("purge cache: %w", err)
+	}
+	var freed int64
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		freed += diskUsage(path)
+		if err := os.RemoveAll(path); err != nil {
+			return freed, fmt.Errorf("purge cache: %w", err)
+		}
+	}
+	p.log.Info("cache purged", "app", name, "bytes", freed)
+	return freed, nil
+}
+
+// diskUsage returns the size of the regular files under path.
+func diskUsage(path string) int64 {
+	var n int64
+	filepath.WalkDir(path, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 // Releases lists an app's releases, oldest first.

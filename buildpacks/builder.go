@@ -23,6 +23,7 @@ const DefaultTimeout = 15 * time.Minute
 type Builder struct {
 	buildpacks []Buildpack
 	timeout    time.Duration
+	protected  []string
 }
 
 // Warm lets every buildpack that can prepare its shared caches do so.
@@ -48,6 +49,20 @@ func WithTimeout(d time.Duration) Option {
 	}
 }
 
+// WithProtected names dirs no build may reference, such as nua's data
+// dir: a slug symlink into them fails the build, and so does a local
+// buildpack (a path or a file:// URL) inside them. The app's cache is
+// always protected.
+func WithProtected(dirs ...string) Option {
+	return func(b *Builder) {
+		for _, d := range dirs {
+			if abs, err := filepath.Abs(d); err == nil && d != "" {
+				b.protected = append(b.protected, abs)
+			}
+		}
+	}
+}
+
 // New returns a Builder that tries bps in order: the first buildpack whose
 // Detect matches builds the app.
 func New(bps []Buildpack, opts ...Option) *Builder {
@@ -61,8 +76,12 @@ func New(bps []Buildpack, opts ...Option) *Builder {
 // Build builds the source in dir src in place, using cache as the app's
 // build cache (created if missing) and env as the app's config, and writes
 // the build output to w. A Procfile in src is read and checked before
-// anything is built; its entries override the buildpack's default process
-// types. The build is cancelled when ctx ends or the time limit passes.
+// anything is built; its entries override the buildpacks' default process
+// types. The external buildpacks named by the BUILDPACK_URL config or a
+// .buildpacks file build the app if there are any; otherwise the first
+// built-in buildpack that detects it does. Build tools run with HOME and
+// TMPDIR in cache; a slug with a symlink out of itself is refused. The
+// build is cancelled when ctx ends or the time limit passes.
 func (b *Builder) Build(ctx context.Context, src, cache string, env []string, w io.Writer) (Result, error) {
 	out := NewOutput(w)
 	src, cache, err := prepareDirs(src, cache)
@@ -73,29 +92,65 @@ func (b *Builder) Build(ctx context.Context, src, cache string, env []string, w 
 	if err != nil {
 		return Result{}, err
 	}
-	bp, err := b.detect(src)
+	build := &Build{Src: src, Cache: cache, Env: slices.Clone(env), Out: out, Processes: map[string]string{}}
+	list, from, err := sources(src, build)
 	if err != nil {
 		return Result{}, err
 	}
-	out.Step("%s app detected", bp.Name())
+	if build.Home, build.Tmp, err = prepareToolDirs(cache); err != nil {
+		return Result{}, err
+	}
+	defer os.RemoveAll(build.Tmp)
 
 	ctx, cancel := context.WithTimeoutCause(ctx, b.timeout, ErrTimeout)
 	defer cancel()
-	build := &Build{Src: src, Cache: cache, Env: slices.Clone(env), Out: out, Processes: map[string]string{}}
-	err = bp.Build(ctx, build)
-	switch {
-	case errors.Is(context.Cause(ctx), ErrTimeout):
-		return Result{}, fmt.Errorf("build %s app: %w after %s", bp.Name(), ErrTimeout, b.timeout)
-	case ctx.Err() != nil:
-		return Result{}, fmt.Errorf("build %s app: %w", bp.Name(), ctx.Err())
-	case err != nil:
-		return Result{}, fmt.Errorf("build %s app: %w", bp.Name(), err)
+	name, err := b.run(ctx, build, list, from)
+	if err := b.buildError(ctx, name, list, from, err); err != nil {
+		return Result{}, err
+	}
+	if err := checkLinks(src, b.protectedDirs(build)); err != nil {
+		return Result{}, fmt.Errorf("check the %s slug: %w", name, err)
 	}
 	procs, err := discover(out, build.Processes, procfile)
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Buildpack: bp.Name(), Processes: procs, Types: slices.Sorted(maps.Keys(procs))}, nil
+	return Result{Buildpack: name, Processes: procs, Types: slices.Sorted(maps.Keys(procs))}, nil
+}
+
+// run builds with the external buildpacks of list or, when there are
+// none, with the first built-in buildpack that detects the app. It returns
+// the name of what built the app ("" if nothing was detected).
+func (b *Builder) run(ctx context.Context, build *Build, list []Source, from string) (string, error) {
+	if list != nil {
+		return b.buildExternal(ctx, build, list, from)
+	}
+	bp, err := b.detect(build.Src)
+	if err != nil {
+		return "", err
+	}
+	build.Out.Step("%s app detected", bp.Name())
+	return bp.Name(), bp.Build(ctx, build)
+}
+
+// buildError names what failed in the error of a build: the time limit,
+// a cancelled build, or the error of the buildpacks that ran.
+func (b *Builder) buildError(ctx context.Context, name string, list []Source, from string, err error) error {
+	what := name + " app"
+	if list != nil {
+		what = "app with the buildpacks of " + from
+	}
+	switch {
+	case errors.Is(context.Cause(ctx), ErrTimeout):
+		return fmt.Errorf("build %s: %w after %s", what, ErrTimeout, b.timeout)
+	case ctx.Err() != nil:
+		return fmt.Errorf("build %s: %w", what, ctx.Err())
+	case err != nil && name == "" && list == nil:
+		return err // nothing detected the app
+	case err != nil:
+		return fmt.Errorf("build %s: %w", what, err)
+	}
+	return nil
 }
 
 // prepareDirs makes src and cache absolute, checks that src is a directory

@@ -21,6 +21,12 @@ var (
 	ErrNoProcess = errors.New("no process types")
 	// ErrTimeout means the build ran past the Builder's time limit.
 	ErrTimeout = errors.New("build timed out")
+	// ErrOutside means the built slug points outside itself: a symlink
+	// leaves the slug or points into nua's own dirs.
+	ErrOutside = errors.New("slug points outside its dir")
+	// ErrBuildpackURL means a line of .buildpacks or BUILDPACK_URL is not
+	// a buildpack nua can use.
+	ErrBuildpackURL = errors.New("bad buildpack URL")
 )
 
 // Buildpack is one way to build an app. Built-in toolchains implement it.
@@ -48,10 +54,32 @@ type Warmer interface {
 	Warm(ctx context.Context) error
 }
 
+// Doctor is an optional interface for a Buildpack: Doctor reports whether
+// the host has the runtimes and tools the buildpack's builds need, with
+// their versions. `nua doctor` lists these checks.
+type Doctor interface {
+	Doctor(ctx context.Context) Check
+}
+
+// Check is what a Doctor found on the host.
+type Check struct {
+	Tools   []Tool // the tools found, in the order the buildpack uses them
+	Problem string // what is missing and how to install it; "" = ready
+}
+
+// Tool is one program a buildpack runs.
+type Tool struct {
+	Name    string // e.g. "ruby"
+	Version string // e.g. "3.1.2"
+	Path    string // where it was found
+}
+
 // Build is one build in progress, handed to the buildpack that detected it.
 type Build struct {
 	Src       string            // source dir (absolute); built in place, becomes the slug
 	Cache     string            // per-app cache dir (absolute), kept between builds of the app
+	Home      string            // HOME of build tools: a dir in Cache, kept between builds
+	Tmp       string            // TMPDIR of build tools: emptied before and after each build
 	Env       []string          // the app's config as KEY=VALUE
 	Out       *Output           // build output, shown to the pusher
 	Processes map[string]string // default process types set by the buildpack, e.g. "web"

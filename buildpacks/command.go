@@ -14,10 +14,11 @@ const commandWaitDelay = 5 * time.Second
 // Command returns a command that runs name in b.Src with its stdout and
 // stderr on b.Out.Indent(). It runs in its own process group, and the whole
 // group is killed when ctx ends, so a tool's children do not outlive the
-// build. The caller sets cmd.Env: a nil Env inherits the host's environment.
+// build. Its environment is b.ToolEnv(); the caller may set another.
 func (b *Build) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = b.Src
+	cmd.Env = b.ToolEnv()
 	out := b.Out.Indent()
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -115,3 +115,68 @@ func (iw indentWriter) Write(p []byte) (int, error) {
 	o.write(buf)
 	return len(p), nil
 }
+
+// Relay returns a writer for the output of an external buildpack. Lines it
+// already formats ("-----> " steps, seven-space lines, " !     " warnings)
+// pass as they are; other lines are indented like tool output. Output is
+// written line by line: call Flush when the program ends. It is safe for
+// concurrent use.
+func (o *Output) Relay() *Relay { return &Relay{o: o} }
+
+// Relay relays a program's output into an Output; see Output.Relay.
+type Relay struct {
+	o   *Output
+	mu  sync.Mutex
+	buf []byte
+}
+
+// maxRelayLine bounds a line kept waiting for its newline.
+const maxRelayLine = 64 << 10
+
+// Write writes the complete lines of p and keeps the rest for later.
+func (r *Relay) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.buf = append(r.buf, p...)
+	for {
+		i := bytes.IndexByte(r.buf, '\n')
+		if i < 0 {
+			break
+		}
+		r.emit(r.buf[:i])
+		r.buf = r.buf[i+1:]
+	}
+	if len(r.buf) > maxRelayLine {
+		r.emit(r.buf)
+		r.buf = nil
+	}
+	return len(p), nil
+}
+
+// Flush writes a last line that has no newline.
+func (r *Relay) Flush() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.buf) > 0 {
+		r.emit(r.buf)
+		r.buf = nil
+	}
+}
+
+func (r *Relay) emit(line []byte) {
+	o := r.o
+	if o == nil {
+		return
+	}
+	s := strings.TrimSuffix(string(line), "\r")
+	if !strings.HasPrefix(s, stepPrefix) && !strings.HasPrefix(s, infoPrefix) && !strings.HasPrefix(s, warnPrefix) {
+		s = infoPrefix + s
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.midLine {
+		o.write([]byte{'\n'})
+	}
+	o.write([]byte(s + "\n"))
+	o.midLine = false
+}

@@ -152,3 +152,22 @@ func TestOutputConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestRelay checks how an external buildpack's output is shown: its own
+// step, info and warning lines as they are, other lines indented.
+func TestRelay(t *testing.T) {
+	var buf bytes.Buffer
+	o := buildpacks.NewOutput(&buf)
+	r := o.Relay()
+	fmt.Fprint(r, "-----> Installing Ruby\n       ruby 3.1\nplain tool ")
+	fmt.Fprint(r, "line\r\n !     a warning\nno newline at the end")
+	o.Step("before the flush")
+	r.Flush()
+	want := "-----> Installing Ruby\n       ruby 3.1\n       plain tool line\n !     a warning\n" +
+		"-----> before the flush\n       no newline at the end\n"
+	if got := buf.String(); got != want {
+		t.Fatalf("relayed:\n%q\nwant:\n%q", got, want)
+	}
+	var none *buildpacks.Output
+	fmt.Fprintln(none.Relay(), "discarded")
+}

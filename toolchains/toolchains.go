@@ -8,6 +8,8 @@ import (
 	"github.com/nua-paas/nua/toolchains/golang"
 	"github.com/nua-paas/nua/toolchains/node"
 	"github.com/nua-paas/nua/toolchains/python"
+	"github.com/nua-paas/nua/toolchains/ruby"
+	"github.com/nua-paas/nua/toolchains/rust"
 	"github.com/nua-paas/nua/toolchains/static"
 )
 
@@ -31,6 +33,8 @@ func Builtin(cfg Config) []buildpacks.Buildpack {
 		&golang.Toolchain{BuildCache: cfg.GoBuildCache},
 		node.New(),
 		&python.Toolchain{SeedDir: cfg.PythonSeeds},
+		ruby.New(),
+		rust.New(),
 		static.New(),
 		generic.New(),
 	}

@@ -26,6 +26,8 @@ var benchSamples = []benchSample{
 	{"procfile", "server.pl", func(m string) string { return "|| '" + or(m, "world") + "'" }},
 	{"nodeapp", "server.js", func(m string) string { return "|| '" + or(m, "world") + "'" }},
 	{"pyapp", "app.py", func(m string) string { return `or "` + or(m, "world") + `"` }},
+	{"rubyapp", "server.rb", func(m string) string { return `default_greeting = "` + or(m, "world") + `"` }},
+	{"rustapp", "src/main.rs", func(m string) string { return `const DEFAULT_GREETING: &str = "` + or(m, "world") + `";` }},
 }
 
 func or(s, def string) string {

@@ -67,11 +67,3 @@ func psField(t *testing.T, ps, name string, i int) string {
 	t.Fatalf("no %s in ps output:\n%s", name, ps)
 	return ""
 }
-
-// mustPush pushes repo's main to app and fails the test if the push fails.
-func mustPush(t *testing.T, s *testutil.Server, repo, app string) {
-	t.Helper()
-	if out, code := s.Push(repo, app, "main"); code != 0 {
-		t.Fatalf("push %s: exit %d\n%s", app, code, out)
-	}
-}

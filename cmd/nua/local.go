@@ -21,7 +21,7 @@ func localOptions() commands.Options {
 		Stderr:  os.Stderr,
 		Forward: forward,
 	}
-	o.Extra = []*cli.Command{serverCommand(), devCommand(), serveStaticCommand()}
+	o.Extra = []*cli.Command{serverCommand(), devCommand(), buildCommand(), serveStaticCommand()}
 	return o
 }
 

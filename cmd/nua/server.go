@@ -42,13 +42,14 @@ func serverCommand() *cli.Command {
 			&cli.DurationFlag{Name: "stop-timeout", Value: 30 * time.Second, Usage: "grace between SIGTERM and SIGKILL when processes stop"},
 			&cli.IntFlag{Name: "keep-releases", Value: 5, Usage: "builds kept per app for rollback"},
 			&cli.IntFlag{Name: "max-scale", Value: nua.DefaultMaxScale, Usage: "most instances of one process type"},
+			&cli.DurationFlag{Name: "build-timeout", Value: buildpacks.DefaultTimeout, Usage: "how long a build may take"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg := serverConfig{
 				data: commands.DataDir(c), sshAddr: c.String("ssh-addr"),
 				httpAddr: c.String("http-addr"), domain: c.String("domain"),
 				traefik: c.String("traefik"), proxy: c.String("proxy"),
-				bootTimeout: c.Duration("boot-timeout"), stopTimeout: c.Duration("stop-timeout"),
+				bootTimeout: c.Duration("boot-timeout"), stopTimeout: c.Duration("stop-timeout"), buildTimeout: c.Duration("build-timeout"),
 				keepReleases: c.Int("keep-releases"), maxScale: c.Int("max-scale"),
 			}
 			return runServer(c.Context, cfg, c.App.ErrWriter)
@@ -60,7 +61,7 @@ var domainRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0
 
 type serverConfig struct {
 	data, sshAddr, httpAddr, domain, traefik, proxy string
-	bootTimeout, stopTimeout                        time.Duration
+	bootTimeout, stopTimeout, buildTimeout          time.Duration
 	keepReleases, maxScale                          int
 }
 
@@ -138,7 +139,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		GoBuildCache: goBuildCache(cfg.data),
 		// "_" keeps it apart from the apps' caches: app names have none.
 		PythonSeeds: filepath.Join(cfg.data, "cache", "_python-seeds"),
-	}))
+	}), buildpacks.WithTimeout(cfg.buildTimeout), buildpacks.WithProtected(cfg.data))
 	go func() {
 		if err := builder.Warm(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("warm build caches", "err", err)

@@ -12,7 +12,7 @@ import (
 // pipeline, redeploys each after a one-line change (the install step is
 // skipped: the lockfile did not change), then pushes a broken version that
 // must fail and leave the running release serving.
-func TestE2EToolchains(t *testing.T) {
+func TestE2ENodePython(t *testing.T) {
 	s := testutil.StartServer(t)
 	tests := []struct {
 		sample, detected string

@@ -96,6 +96,21 @@ func appCommands(o Options) []*cli.Command {
 			}),
 		},
 		{
+			Name: "apps:purge-cache", Usage: "empty an app's build cache: the next build starts cold", ArgsUsage: "APP",
+			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
+				name, err := appArgs(c, 1, 1)
+				if err != nil {
+					return err
+				}
+				freed, err := p.PurgeCache(name)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "-----> Purged the build cache of %s (%.1f MB freed)\n", name, float64(freed)/(1<<20))
+				return nil
+			}),
+		},
+		{
 			Name: "releases", Usage: "list an app's releases", ArgsUsage: "APP",
 			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
 				name, err := appArgs(c, 1, 1)

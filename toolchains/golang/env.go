@@ -39,6 +39,12 @@ func (t *Toolchain) env(b *buildpacks.Build) []string {
 			vars[k] = v
 		}
 	}
+	if b.Home != "" {
+		vars["HOME"] = b.Home
+	}
+	if b.Tmp != "" {
+		vars["TMPDIR"] = b.Tmp
+	}
 	vars["GOCACHE"] = filepath.Join(b.Cache, "go-build")
 	if t.BuildCache != "" {
 		vars["GOCACHE"] = t.BuildCache

@@ -18,7 +18,10 @@ import (
 	"github.com/nua-paas/nua/buildpacks"
 )
 
-var _ buildpacks.Buildpack = (*Toolchain)(nil)
+var (
+	_ buildpacks.Buildpack = (*Toolchain)(nil)
+	_ buildpacks.Doctor    = (*Toolchain)(nil)
+)
 
 // Toolchain builds apps that have a go.mod at their root.
 type Toolchain struct {
@@ -57,6 +60,19 @@ func (t *Toolchain) Warm(ctx context.Context) error {
 		return fmt.Errorf("warm go build cache: %w: %s", err, out)
 	}
 	return nil
+}
+
+// Doctor reports the host's go command and its version.
+func (t *Toolchain) Doctor(ctx context.Context) buildpacks.Check {
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		return buildpacks.Check{Problem: "go not found on PATH: install Go (https://go.dev/dl/, or apt-get install golang-go)"}
+	}
+	v, err := goVersion(ctx, goCmd, os.Environ())
+	if err != nil {
+		return buildpacks.Check{Problem: err.Error()}
+	}
+	return buildpacks.Check{Tools: []buildpacks.Tool{{Name: "go", Version: strings.TrimPrefix(v, "go"), Path: goCmd}}}
 }
 
 // Name returns "Go".

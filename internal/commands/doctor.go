@@ -1,0 +1,57 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/toolchains"
+	"github.com/urfave/cli/v2"
+)
+
+// doctorCommand checks the host it runs on: the Local door runs it on the
+// machine of the nua binary, the SSH and socket doors on the server.
+func doctorCommand(o Options) *cli.Command {
+	return &cli.Command{
+		Name: "doctor", Usage: "list the toolchains and whether this host has their runtimes",
+		Action: func(c *cli.Context) error {
+			if err := wantArgs(c, 0, 0); err != nil {
+				return err
+			}
+			Doctor(c.Context, c.App.Writer, toolchains.Builtin(toolchains.Config{}))
+			return nil
+		},
+	}
+}
+
+// Doctor writes one line per buildpack of bps: ready or missing, with the
+// versions of the tools found or what to install.
+func Doctor(ctx context.Context, w io.Writer, bps []buildpacks.Buildpack) {
+	fmt.Fprintln(w, "-----> Toolchains on this host")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	ready := 0
+	for _, bp := range bps {
+		d, ok := bp.(buildpacks.Doctor)
+		if !ok {
+			fmt.Fprintf(tw, "       %s\tready\tnothing to install\n", bp.Name())
+			ready++
+			continue
+		}
+		check := d.Doctor(ctx)
+		if check.Problem != "" {
+			fmt.Fprintf(tw, "       %s\tmissing\t%s\n", bp.Name(), strings.Join(strings.Fields(check.Problem), " "))
+			continue
+		}
+		tools := make([]string, len(check.Tools))
+		for i, t := range check.Tools {
+			tools[i] = fmt.Sprintf("%s %s (%s)", t.Name, t.Version, t.Path)
+		}
+		fmt.Fprintf(tw, "       %s\tready\t%s\n", bp.Name(), strings.Join(tools, ", "))
+		ready++
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "       %d of %d toolchains ready; external buildpacks (.buildpacks, BUILDPACK_URL) run with the host's tools\n", ready, len(bps))
+}
