@@ -73,11 +73,15 @@ func (b *Builder) Build(ctx context.Context, src, cache string, env []string, w 
 	if err != nil {
 		return Result{}, err
 	}
-	bp, err := b.detect(src)
+	forced, _ := (&Build{Env: env}).Getenv(BuilderKey)
+	bp, err := b.detect(src, forced)
 	if err != nil {
 		return Result{}, err
 	}
 	out.Step("%s app detected", bp.Name())
+	if err := checkAvailable(ctx, bp, forced); err != nil {
+		return Result{}, err
+	}
 
 	ctx, cancel := context.WithTimeoutCause(ctx, b.timeout, ErrTimeout)
 	defer cancel()
@@ -145,9 +149,14 @@ func readProcfile(src string) (procman.Procfile, error) {
 	return procman.ParseProcfile(f)
 }
 
-// detect returns the first buildpack that recognises src.
-func (b *Builder) detect(src string) (Buildpack, error) {
-	for _, bp := range b.buildpacks {
+// detect returns the first buildpack that recognises src among those the
+// NUA_BUILDER setting forced allows.
+func (b *Builder) detect(src, forced string) (Buildpack, error) {
+	bps, err := b.candidates(forced)
+	if err != nil {
+		return nil, err
+	}
+	for _, bp := range bps {
 		ok, err := bp.Detect(src)
 		if err != nil {
 			return nil, fmt.Errorf("detect %s app: %w", bp.Name(), err)
@@ -156,14 +165,17 @@ func (b *Builder) detect(src string) (Buildpack, error) {
 			return bp, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: nua looks for %s", ErrNoApp, b.looksFor())
+	if forced != "" {
+		return nil, fmt.Errorf("%w: %s=%s, and nua looks for %s", ErrNoApp, BuilderKey, forced, looksFor(bps))
+	}
+	return nil, fmt.Errorf("%w: nua looks for %s", ErrNoApp, looksFor(bps))
 }
 
-// looksFor lists what the buildpacks detect: "go.mod (Go), index.html
+// looksFor lists what bps detect: "go.mod (Go), index.html
 // (static site) or a Procfile".
-func (b *Builder) looksFor() string {
+func looksFor(bps []Buildpack) string {
 	var items []string
-	for _, bp := range b.buildpacks {
+	for _, bp := range bps {
 		if lf, ok := bp.(LooksFor); ok {
 			items = append(items, lf.LooksFor())
 		} else {

@@ -37,6 +37,7 @@ var samples = []struct {
 	errIs     error             // the build fails with this error
 	errText   string            // ... and this text in its message
 	output    []string          // lines the build output must contain
+	needs     string            // a tool the build needs; skipped without it
 	run       func(t *testing.T, slug string, procs map[string]string)
 }{
 	{
@@ -66,9 +67,24 @@ var samples = []struct {
 		output:    []string{"       ./main.go:8:17: cannot use \"5000\" (untyped string constant) as int value"},
 	},
 	{
+		app:       "nixapp",
+		buildpack: "Nix",
+		procs:     map[string]string{"web": "result/bin/nixapp"},
+		output:    []string{"-----> Nix app detected\n", "       Programs: result/bin/nixapp\n", "       Default types for buildpack -> web\n"},
+		needs:     "nix",
+		run:       runNixApp,
+	},
+	{
+		app:       "broken-nix",
+		buildpack: "Nix",
+		errText:   "build Nix app: nix build: exit status 1",
+		output:    []string{"       error: syntax error, unexpected ';'"},
+		needs:     "nix",
+	},
+	{
 		app:     "empty",
 		errIs:   buildpacks.ErrNoApp,
-		errText: "no app detected: nua looks for go.mod (Go), index.html (static site) or a Procfile",
+		errText: "no app detected: nua looks for flake.nix or default.nix (Nix), go.mod (Go), index.html (static site) or a Procfile",
 	},
 }
 
@@ -92,6 +108,7 @@ func TestBuildSamples(t *testing.T) {
 	for _, s := range samples {
 		t.Run(s.app, func(t *testing.T) {
 			t.Parallel()
+			needTool(t, s.needs)
 			slug := copyApp(t, s.app)
 			var out bytes.Buffer
 			res, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, &out)
@@ -241,6 +258,37 @@ func runProcfileApp(t *testing.T, slug string, procs map[string]string) {
 	}
 }
 
+// runNixApp runs the Nix sample's web process from the result link.
+func runNixApp(t *testing.T, slug string, procs map[string]string) {
+	port := freePort(t)
+	web, _ := startArgs(t, slug, []string{filepath.Join(slug, procs["web"])}, "PORT="+port, "GREETING=tests")
+	if got, want := mustGet(t, "http://127.0.0.1:"+port+"/"), "hello from nixapp tests\n"; got != want {
+		t.Fatalf("GET / = %q, want %q", got, want)
+	}
+	if err := web.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := web.Wait(); err != nil {
+		t.Fatalf("web after SIGTERM: %v, want a clean exit", err)
+	}
+}
+
+// needTool skips the test when tool is not installed, unless NUA_E2E is
+// "require" (as under `make test`, which installs it).
+func needTool(t *testing.T, tool string) {
+	t.Helper()
+	if tool == "" {
+		return
+	}
+	if _, err := exec.LookPath(tool); err != nil {
+		msg := tool + " is not installed: run `make deps` (internal/tools/deps.sh installs it)"
+		if os.Getenv("NUA_E2E") == "require" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+}
+
 // start runs command like procman: /bin/sh -c in the slug, with env. The
 // process is killed when the test ends.
 func start(t *testing.T, slug, command string, env ...string) (*exec.Cmd, io.Reader) {
@@ -348,7 +396,7 @@ func TestBuiltinOrder(t *testing.T) {
 	for _, bp := range toolchains.Builtin(toolchains.Config{}) {
 		got = append(got, bp.Name())
 	}
-	if want := []string{"Go", "Static", "Procfile"}; !slices.Equal(got, want) {
+	if want := []string{"Nix", "Go", "Static", "Procfile"}; !slices.Equal(got, want) {
 		t.Fatalf("Builtin()=%v, want %v", got, want)
 	}
 }

@@ -68,10 +68,13 @@ func psField(t *testing.T, ps, name string, i int) string {
 	return ""
 }
 
-// mustPush pushes repo's main to app and fails the test if the push fails.
-func mustPush(t *testing.T, s *testutil.Server, repo, app string) {
+// mustPush pushes repo's main to app, fails the test if the push fails
+// and returns the push output.
+func mustPush(t *testing.T, s *testutil.Server, repo, app string) string {
 	t.Helper()
-	if out, code := s.Push(repo, app, "main"); code != 0 {
+	out, code := s.Push(repo, app, "main")
+	if code != 0 {
 		t.Fatalf("push %s: exit %d\n%s", app, code, out)
 	}
+	return out
 }

@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
 # Installs the Debian packages nua and its tests use for real: git (the
 # server runs git-receive-pack; tests push with the git client), the OpenSSH
-# client (tests push over ssh) and perl (a sample app's web process).
+# client (tests push over ssh), perl (a sample app's web process) and nix
+# (the Nix build backend; Debian's nix-bin, run as root on the local store,
+# with the nixbld build users its sandbox needs).
 set -euo pipefail
+sudo=
+[ "$(id -u)" -eq 0 ] || sudo=sudo
 need=()
 command -v git >/dev/null || need+=(git)
 command -v ssh >/dev/null || need+=(openssh-client)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v perl >/dev/null || need+=(perl-base)
 command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || need+=(golang-go)
-[ ${#need[@]} -eq 0 ] && exit 0
-echo "installing: ${need[*]}" >&2
-sudo=
-[ "$(id -u)" -eq 0 ] || sudo=sudo
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+command -v nix >/dev/null || need+=(nix-bin)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "installing: ${need[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get update -qq
+	$sudo apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 "${need[@]}"
+fi
+if ! getent group nixbld >/dev/null; then
+	$sudo groupadd -r nixbld
+	for i in 1 2 3 4; do
+		$sudo useradd -r -g nixbld -G nixbld -M -N -d /var/empty -s /usr/sbin/nologin "nixbld$i"
+	done
+fi
