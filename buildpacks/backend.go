@@ -140,3 +140,11 @@ func (b *Builder) Remove(ctx context.Context, slug string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// ProcessWrapper is an optional interface for a Buildpack whose processes
+// do not run in the host's shell (they run in containers): WrapProcesses
+// gets the process types merged with the Procfile's and returns the
+// commands procman runs instead.
+type ProcessWrapper interface {
+	WrapProcesses(b *Build, procs map[string]string) (map[string]string, error)
+}

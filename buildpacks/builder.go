@@ -99,6 +99,11 @@ func (b *Builder) Build(ctx context.Context, src, cache string, env []string, w 
 	if err != nil {
 		return Result{}, err
 	}
+	if w, ok := bp.(ProcessWrapper); ok {
+		if procs, err = w.WrapProcesses(build, procs); err != nil {
+			return Result{}, fmt.Errorf("build %s app: %w", bp.Name(), err)
+		}
+	}
 	return Result{Buildpack: bp.Name(), Processes: procs, Types: slices.Sorted(maps.Keys(procs))}, nil
 }
 

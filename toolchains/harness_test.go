@@ -23,6 +23,7 @@ import (
 	"github.com/nua-paas/nua/buildpacks"
 	"github.com/nua-paas/nua/procman"
 	"github.com/nua-paas/nua/toolchains"
+	"github.com/nua-paas/nua/toolchains/docker"
 )
 
 // appsDir holds the sample apps that every toolchain is checked against.
@@ -82,9 +83,23 @@ var samples = []struct {
 		needs:     "nix",
 	},
 	{
+		app:       "dockerapp",
+		buildpack: "Dockerfile",
+		procs:     map[string]string{"web": "exec nua container-run web"},
+		output:    []string{"-----> Dockerfile app detected\n", "       Each process runs in a container of image "},
+		needs:     "engine",
+	},
+	{
+		app:       "broken-docker",
+		buildpack: "Dockerfile",
+		errText:   "build Dockerfile app: docker build: ",
+		output:    []string{"       nua-broken-step-output\n"},
+		needs:     "engine",
+	},
+	{
 		app:     "empty",
 		errIs:   buildpacks.ErrNoApp,
-		errText: "no app detected: nua looks for flake.nix or default.nix (Nix), go.mod (Go), index.html (static site) or a Procfile",
+		errText: "no app detected: nua looks for flake.nix or default.nix (Nix), a Dockerfile (Docker), go.mod (Go), index.html (static site) or a Procfile",
 	},
 }
 
@@ -110,6 +125,7 @@ func TestBuildSamples(t *testing.T) {
 			t.Parallel()
 			needTool(t, s.needs)
 			slug := copyApp(t, s.app)
+			t.Cleanup(func() { newBuilder().Remove(context.Background(), slug) })
 			var out bytes.Buffer
 			res, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, &out)
 			t.Logf("build output:\n%s", out.String())
@@ -273,15 +289,22 @@ func runNixApp(t *testing.T, slug string, procs map[string]string) {
 	}
 }
 
-// needTool skips the test when tool is not installed, unless NUA_E2E is
-// "require" (as under `make test`, which installs it).
+// needTool skips the test when tool is not installed ("engine": when no
+// Docker Engine API answers at DOCKER_HOST), unless NUA_E2E is "require"
+// (as under `make test`, which provides them).
 func needTool(t *testing.T, tool string) {
 	t.Helper()
-	if tool == "" {
+	var err error
+	switch tool {
+	case "":
 		return
+	case "engine":
+		err = docker.New().Available(t.Context())
+	default:
+		_, err = exec.LookPath(tool)
 	}
-	if _, err := exec.LookPath(tool); err != nil {
-		msg := tool + " is not installed: run `make deps` (internal/tools/deps.sh installs it)"
+	if err != nil {
+		msg := fmt.Sprintf("skipped: %v: run `make test`, which installs nix and podman and starts podman's Docker API", err)
 		if os.Getenv("NUA_E2E") == "require" {
 			t.Fatal(msg)
 		}
@@ -396,7 +419,7 @@ func TestBuiltinOrder(t *testing.T) {
 	for _, bp := range toolchains.Builtin(toolchains.Config{}) {
 		got = append(got, bp.Name())
 	}
-	if want := []string{"Nix", "Go", "Static", "Procfile"}; !slices.Equal(got, want) {
+	if want := []string{"Nix", "Dockerfile", "Go", "Static", "Procfile"}; !slices.Equal(got, want) {
 		t.Fatalf("Builtin()=%v, want %v", got, want)
 	}
 }

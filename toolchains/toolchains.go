@@ -4,6 +4,7 @@ package toolchains
 
 import (
 	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/toolchains/docker"
 	"github.com/nua-paas/nua/toolchains/generic"
 	"github.com/nua-paas/nua/toolchains/golang"
 	"github.com/nua-paas/nua/toolchains/nix"
@@ -19,12 +20,14 @@ type Config struct {
 
 // Builtin returns the built-in buildpacks in detection order: the first one
 // that detects an app builds it. The build backends come first: a flake.nix
-// says how the app wants to be built more precisely than a go.mod does.
+// or a Dockerfile says how the app wants to be built more precisely than a
+// go.mod does.
 // Generic comes last, since most apps of the other kinds may have a
 // Procfile too.
 func Builtin(cfg Config) []buildpacks.Buildpack {
 	return []buildpacks.Buildpack{
 		nix.New(),
+		docker.New(),
 		&golang.Toolchain{BuildCache: cfg.GoBuildCache},
 		static.New(),
 		generic.New(),

@@ -1,13 +1,19 @@
 package main_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/nua-paas/nua/internal/testutil"
 )
@@ -108,4 +114,210 @@ func isGCRoot(t *testing.T, link string) bool {
 		t.Fatalf("nix-store --gc --print-roots: %v", err)
 	}
 	return strings.Contains(string(out), link+" -> ")
+}
+
+// needEngine skips a test when no Docker Engine API answers at DOCKER_HOST
+// (make test starts podman's), unless NUA_E2E=require, when it fails.
+func needEngine(t *testing.T) *engine {
+	t.Helper()
+	e := &engine{host: os.Getenv("DOCKER_HOST")}
+	if e.host == "" || e.ping() != nil {
+		msg := "skipped: no Docker Engine API at DOCKER_HOST=" + e.host + ": run `make test` (its `containers` target installs podman and starts its API service), or point DOCKER_HOST at one"
+		if os.Getenv("NUA_E2E") == "require" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return e
+}
+
+// TestE2EDockerfile pushes the Dockerfile sample app, checks each instance
+// runs as a container publishing its port on 127.0.0.1 only with the app's
+// config, redeploys under a steady request loop, and checks that a
+// Dockerfile that fails to build fails the push with its output, the app
+// keeps serving, and that a killed daemon and a destroyed app leave no
+// container and no image behind.
+func TestE2EDockerfile(t *testing.T) {
+	t.Parallel()
+	e := needEngine(t)
+	s := testutil.StartServer(t, "--keep-releases", "2")
+	const app = "dockerapp"
+	t.Cleanup(func() { e.removeAll(app) })
+	repo := testutil.NewRepo(t, "dockerapp")
+	out := mustPush(t, s, repo, app)
+	for _, want := range []string{"remote: -----> Dockerfile app detected", "remote:        Each process runs in a container"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("push output lacks %q:\n%s", want, out)
+		}
+	}
+	if status, body := s.Get(app, "/"); status != 200 || body != "hello from dockerapp world\n" {
+		t.Fatalf("GET / = %d %q, want the Dockerfile sample", status, body)
+	}
+	if got := e.containers(t, app); len(got) != 1 || !strings.Contains(got[0], "127.0.0.1:") {
+		t.Fatalf("containers of %s = %q, want one publishing on 127.0.0.1", app, got)
+	}
+	testutil.Eventually(t, 10*time.Second, "container output in logs", func() (bool, string) {
+		out, _ := s.SSH(nil, "logs", app, "-n", "50")
+		return strings.Contains(out, "app[web.1]: dockerapp web listening on :"), out
+	})
+
+	var failed, total atomic.Int64
+	stop := hammer(s, app, &failed, &total)
+	if out, code := s.SSH(nil, "config:set", app, "GREETING=config"); code != 0 {
+		t.Fatalf("config:set: exit %d\n%s", code, out)
+	}
+	testutil.Commit(t, repo, "NOTES", "a redeploy\n")
+	mustPush(t, s, repo, app)
+	if status, body := s.Get(app, "/"); status != 200 || body != "hello from dockerapp config\n" {
+		t.Fatalf("GET / after the redeploy = %d %q, want the config reaching the container", status, body)
+	}
+	stop()
+	if failed.Load() != 0 || total.Load() < 10 {
+		t.Fatalf("%d of %d requests failed during the redeploys", failed.Load(), total.Load())
+	}
+	t.Logf("%d requests, none failed, during a config change and a redeploy", total.Load())
+	testutil.Eventually(t, 30*time.Second, "old containers gone", func() (bool, string) {
+		got := e.containers(t, app)
+		return len(got) == 1, strings.Join(got, "\n")
+	})
+
+	broken, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "testdata", "apps", "broken-docker", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := e.images(t)
+	testutil.Commit(t, repo, "Dockerfile", string(broken))
+	out, code := s.Push(repo, app, "main")
+	if code == 0 || !strings.Contains(out, "remote:        nua-broken-step-output") {
+		t.Fatalf("push of a failing Dockerfile: exit %d, want failure with the step's output:\n%s", code, out)
+	}
+	if status, body := s.Get(app, "/"); status != 200 || body != "hello from dockerapp config\n" {
+		t.Fatalf("GET / after the failed push = %d %q, want the running release", status, body)
+	}
+	if got := e.images(t); got != images {
+		t.Errorf("images after a failed build:\n%s\nwant as before:\n%s", got, images)
+	}
+
+	// A crashed daemon leaves no container behind; a restarted one runs the
+	// app again.
+	s.Kill()
+	testutil.Eventually(t, 30*time.Second, "no container left after the daemon died", func() (bool, string) {
+		got := e.containers(t, app)
+		return len(got) == 0, strings.Join(got, "\n")
+	})
+	s.Start()
+	testutil.Eventually(t, 30*time.Second, "the app back after a restart", func() (bool, string) {
+		status, body := s.Get(app, "/")
+		return status == 200 && body == "hello from dockerapp config\n", body
+	})
+
+	if out, code := s.SSH(nil, "apps:destroy", app, "--confirm", app); code != 0 {
+		t.Fatalf("apps:destroy: exit %d\n%s", code, out)
+	}
+	testutil.Eventually(t, 30*time.Second, "no container left", func() (bool, string) {
+		got := e.containers(t, app)
+		return len(got) == 0, strings.Join(got, "\n")
+	})
+	if got := e.images(t); strings.Contains(got, "nua/"+app) {
+		t.Errorf("images of %s after apps:destroy:\n%s", app, got)
+	}
+}
+
+// engine is the Docker Engine API the tests check, through its HTTP API.
+type engine struct{ host string }
+
+func (e *engine) client() *http.Client {
+	sock := strings.TrimPrefix(e.host, "unix://")
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		},
+	}}
+}
+
+func (e *engine) get(path string, out any) error {
+	resp, err := e.client().Get("http://docker/v1.41" + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+func (e *engine) ping() error { return e.get("/_ping", nil) }
+
+// removeAll removes what a failed test may leave of app: its containers
+// and its release images.
+func (e *engine) removeAll(app string) {
+	var cs []struct {
+		ID string `json:"Id"`
+	}
+	e.get(`/containers/json?all=1&filters={"label":["nua.app=`+app+`"]}`, &cs)
+	for _, c := range cs {
+		e.del("/containers/" + c.ID + "?force=1")
+	}
+	var is []struct{ RepoTags []string }
+	e.get("/images/json", &is)
+	for _, i := range is {
+		for _, tag := range i.RepoTags {
+			if strings.HasPrefix(tag, "localhost/nua/"+app+":") || strings.HasPrefix(tag, "nua/"+app+":") {
+				e.del("/images/" + tag)
+			}
+		}
+	}
+}
+
+func (e *engine) del(path string) {
+	req, _ := http.NewRequest("DELETE", "http://docker/v1.41"+path, nil)
+	if resp, err := e.client().Do(req); err == nil {
+		resp.Body.Close()
+	}
+}
+
+// containers lists app's containers, running or not, with their ports.
+func (e *engine) containers(t *testing.T, app string) []string {
+	t.Helper()
+	var cs []struct {
+		Names []string
+		Ports []struct {
+			IP         string
+			PublicPort int
+		}
+	}
+	if err := e.get(`/containers/json?all=1&filters={"label":["nua.app=`+app+`"]}`, &cs); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, c := range cs {
+		line := strings.Join(c.Names, ",")
+		for _, p := range c.Ports {
+			line += fmt.Sprintf(" %s:%d", p.IP, p.PublicPort)
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// images lists the engine's images, all of them, one per line.
+func (e *engine) images(t *testing.T) string {
+	t.Helper()
+	var is []struct {
+		ID       string `json:"Id"`
+		RepoTags []string
+	}
+	if err := e.get("/images/json?all=1", &is); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, i := range is {
+		lines = append(lines, i.ID+" "+strings.Join(i.RepoTags, ","))
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
 }

@@ -3,7 +3,8 @@
 # server runs git-receive-pack; tests push with the git client), the OpenSSH
 # client (tests push over ssh), perl (a sample app's web process) and nix
 # (the Nix build backend; Debian's nix-bin, run as root on the local store,
-# with the nixbld build users its sandbox needs).
+# with the nixbld build users its sandbox needs) and podman (the Dockerfile
+# backend's engine).
 set -euo pipefail
 sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo
@@ -14,6 +15,13 @@ command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v perl >/dev/null || need+=(perl-base)
 command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || need+=(golang-go)
 command -v nix >/dev/null || need+=(nix-bin)
+# podman serves the Docker Engine API for the Dockerfile backend; crun fails
+# on this kind of host, runc works; catatonit is the containers' init;
+# busybox-static makes the local base image.
+command -v podman >/dev/null || need+=(podman)
+command -v runc >/dev/null || need+=(runc)
+[ -x /usr/libexec/podman/catatonit ] || need+=(catatonit)
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing: ${need[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive
