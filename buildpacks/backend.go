@@ -104,8 +104,12 @@ func checkAvailable(ctx context.Context, bp Buildpack, forced string) error {
 		return nil
 	}
 	why := "detected"
-	if lf, ok := bp.(LooksFor); ok {
-		why = "the app has " + lf.LooksFor()
+	if lf, ok := bp.(LooksFor); ok { // "a Dockerfile (Docker)" → "a Dockerfile"
+		what := lf.LooksFor()
+		if i := strings.LastIndex(what, " ("); i > 0 && strings.HasSuffix(what, ")") {
+			what = what[:i]
+		}
+		why = "the app has " + what
 	}
 	if forced != "" {
 		why = BuilderKey + "=" + forced

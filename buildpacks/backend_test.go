@@ -23,7 +23,7 @@ type backendPack struct {
 
 func (b *backendPack) Backend() string                 { return b.backend }
 func (b *backendPack) Available(context.Context) error { return b.missing }
-func (b *backendPack) LooksFor() string                { return "app." + b.backend }
+func (b *backendPack) LooksFor() string                { return "app." + b.backend + " (" + b.name + ")" }
 func (b *backendPack) Place(_ context.Context, s string) error {
 	b.placed = append(b.placed, s)
 	return nil
@@ -56,7 +56,7 @@ func TestBuilderBackends(t *testing.T) {
 		{name: "backend forced", files: map[string]string{"app.docker": "", "app.nix": ""}, env: []string{"NUA_BUILDER=nix"}, want: "Nix"},
 		{
 			name: "forced backend finds nothing", files: map[string]string{"app.x": ""}, env: []string{"NUA_BUILDER=nix"},
-			errIs: buildpacks.ErrNoApp, errText: "NUA_BUILDER=nix, and nua looks for app.nix",
+			errIs: buildpacks.ErrNoApp, errText: "NUA_BUILDER=nix, and nua looks for app.nix (Nix)",
 		},
 		{
 			name: "unknown backend", files: map[string]string{"app.x": ""}, env: []string{"NUA_BUILDER=podman"},

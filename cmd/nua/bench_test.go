@@ -24,6 +24,8 @@ var benchSamples = []benchSample{
 	{"goapp", "main.go", func(m string) string { return `greeting = "` + or(m, "world") + `"` }},
 	{"static", "index.html", func(m string) string { return strings.TrimSpace("<h1>nua-static-sample-index "+m) + "</h1>" }},
 	{"procfile", "server.pl", func(m string) string { return "|| '" + or(m, "world") + "'" }},
+	{"nixapp", "server.pl", func(m string) string { return "|| '" + or(m, "world") + "'" }},
+	{"dockerapp", "index.cgi", func(m string) string { return `"${GREETING:-` + or(m, "world") + `}"` }},
 }
 
 func or(s, def string) string {
@@ -41,6 +43,11 @@ func TestBench(t *testing.T) {
 		t.Skip("figures only: run `make bench`")
 	}
 	s := testutil.StartServer(t)
+	if e := needEngine(t); e != nil {
+		for run := 1; run <= 3; run++ {
+			t.Cleanup(func() { e.removeAll(fmt.Sprintf("dockerapp-%d", run)) })
+		}
+	}
 	const runs = 3
 	newApp := map[string][]time.Duration{}
 	redeploy := map[string][]time.Duration{}
@@ -61,7 +68,7 @@ func TestBench(t *testing.T) {
 				goRepo = repo
 			}
 		}
-		if run == 1 { // the three sample apps are running
+		if run == 1 { // the sample apps are running
 			rssNua = testutil.RSS(s.PID())
 			rssTraefik = testutil.RSS(testutil.ChildPID(s.PID(), "traefik"))
 		}
@@ -82,8 +89,8 @@ func TestBench(t *testing.T) {
 		}
 		rollback = append(rollback, time.Since(start))
 	}
-	// Twenty running apps: the nine above and eleven Procfile apps.
-	for i := range 11 {
+	// Twenty running apps: the fifteen above and five Procfile apps.
+	for i := range 5 {
 		pushToLive(t, s, testutil.NewRepo(t, "procfile"), fmt.Sprintf("extra-%d", i), "")
 	}
 	rss20 := testutil.RSS(s.PID())
@@ -97,7 +104,7 @@ func TestBench(t *testing.T) {
 	fmt.Printf("goapp, 10 redeploys under constant requests: %s each, failed requests: %d of %d\n", summary(underLoad), failed.Load(), total.Load())
 	fmt.Printf("goapp no-change push (empty commit): %s\n", summary(noChange))
 	fmt.Printf("rollback (ssh rollback APP, until it returns live): %s\n", summary(rollback))
-	fmt.Printf("RSS with the three sample apps running: nua %.1f MB, Traefik %.1f MB\n", mb(rssNua), mb(rssTraefik))
+	fmt.Printf("RSS with the five sample apps running: nua %.1f MB, Traefik %.1f MB\n", mb(rssNua), mb(rssTraefik))
 	fmt.Printf("RSS with 20 apps running: nua %.1f MB, Traefik %.1f MB\n\n", mb(rss20), mb(traefik20))
 }
 

@@ -321,3 +321,37 @@ func (e *engine) images(t *testing.T) string {
 	slices.Sort(lines)
 	return strings.Join(lines, "\n")
 }
+
+// TestE2EBackendMissing checks that an app whose backend cannot run here
+// fails the push with one line saying which backend, why and what is
+// missing; that `doctor` says so too; and that NUA_BUILDER=native builds
+// the same app natively.
+func TestE2EBackendMissing(t *testing.T) {
+	t.Parallel()
+	gone := "unix://" + filepath.Join(t.TempDir(), "no-engine.sock")
+	s := testutil.StartServerEnv(t, []string{"DOCKER_HOST=" + gone})
+	repo := testutil.NewRepo(t, "procfile")
+	testutil.Commit(t, repo, "Dockerfile", "FROM nua-busybox:local\n")
+	out, code := s.Push(repo, "app", "main")
+	want := "remote:  !     deploy failed: build: build backend unavailable: docker backend chosen (the app has a Dockerfile) but no Docker Engine API answers at " + gone +
+		" (dial: connect: no such file or directory): run Docker, or `podman system service`, and point DOCKER_HOST at it; or set NUA_BUILDER=native to build without it"
+	if code == 0 || !strings.Contains(out, want) {
+		t.Fatalf("push with no Docker API: exit %d, want failure with %q:\n%s", code, want, out)
+	}
+
+	out, code = s.SSH(nil, "doctor")
+	if code != 0 || !strings.Contains(out, "native   ok") || !strings.Contains(out, "docker   unavailable: no Docker Engine API answers at "+gone) {
+		t.Fatalf("doctor: exit %d, want native ok and docker unavailable:\n%s", code, out)
+	}
+
+	if out, code := s.SSH(nil, "config:set", "app", "NUA_BUILDER=native"); code != 0 {
+		t.Fatalf("config:set: exit %d\n%s", code, out)
+	}
+	out = mustPush(t, s, repo, "app")
+	if !strings.Contains(out, "remote: -----> Procfile app detected") {
+		t.Fatalf("push with NUA_BUILDER=native did not build natively:\n%s", out)
+	}
+	if status, body := s.Get("app", "/"); status != 200 || !strings.Contains(body, "hello from procfile") {
+		t.Fatalf("GET / = %d %q, want the natively built app", status, body)
+	}
+}

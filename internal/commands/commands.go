@@ -122,7 +122,7 @@ func New(o Options) *cli.App {
 	}
 	for _, group := range [][]*cli.Command{
 		appCommands(o), configCommands(o), psCommands(o), keyCommands(o), HookCommands(o), o.Extra,
-		{versionCommand(o)},
+		{versionCommand(o), doctorCommand(o)},
 	} {
 		app.Commands = append(app.Commands, group...)
 	}

@@ -19,6 +19,7 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -96,6 +97,14 @@ func (t *Toolchain) Available(ctx context.Context) error {
 		return err
 	}
 	if err := c.ping(ctx); err != nil {
+		for errors.Unwrap(err) != nil { // "connect: no such file or directory"
+			var op *net.OpError
+			if errors.As(err, &op) {
+				err = fmt.Errorf("%s: %w", op.Op, op.Err)
+				break
+			}
+			err = errors.Unwrap(err)
+		}
 		return fmt.Errorf("no Docker Engine API answers at %s (%v): run Docker, or `podman system service`, and point DOCKER_HOST at it", t.host(), err)
 	}
 	return nil
