@@ -76,6 +76,13 @@ var samples = []struct {
 		run:       runNixApp,
 	},
 	{
+		app:       "nixdefault",
+		buildpack: "Nix",
+		errIs:     buildpacks.ErrNoProcess,
+		output:    []string{"       Programs: result/bin/server, result/bin/worker\n", " !     Several programs in result/bin: declare the web process in a Procfile\n"},
+		needs:     "nix",
+	},
+	{
 		app:       "broken-nix",
 		buildpack: "Nix",
 		errText:   "build Nix app: nix build: exit status 1",
@@ -286,6 +293,33 @@ func runNixApp(t *testing.T, slug string, procs map[string]string) {
 	}
 	if err := web.Wait(); err != nil {
 		t.Fatalf("web after SIGTERM: %v, want a clean exit", err)
+	}
+}
+
+// TestBuildNixProcfile builds a default.nix whose result has two programs
+// and runs the processes a Procfile names by their bare names, found on
+// PATH through the slug's bin link to result/bin.
+func TestBuildNixProcfile(t *testing.T) {
+	needTool(t, "nix")
+	slug := copyApp(t, "nixdefault")
+	write(t, filepath.Join(slug, "Procfile"), "web: exec server\nworker: exec worker\n")
+	res, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, io.Discard)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	procs := map[string]string{"web": "exec server", "worker": "exec worker"}
+	if res.Buildpack != "Nix" || !maps.Equal(res.Processes, procs) {
+		t.Fatalf("Build: %s %v, want Nix %v", res.Buildpack, res.Processes, procs)
+	}
+	path := "PATH=" + filepath.Join(slug, "bin") + ":" + os.Getenv("PATH")
+	port := freePort(t)
+	start(t, slug, procs["web"], "PORT="+port, path)
+	if got, want := mustGet(t, "http://127.0.0.1:"+port+"/"), "hello from nixapp world\n"; got != want {
+		t.Fatalf("GET / = %q, want %q", got, want)
+	}
+	_, stdout := start(t, slug, procs["worker"], path)
+	if b, _ := io.ReadAll(stdout); string(b) != "nixdefault worker\n" {
+		t.Fatalf("worker printed %q", b)
 	}
 }
 

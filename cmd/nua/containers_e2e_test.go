@@ -134,13 +134,13 @@ func needEngine(t *testing.T) *engine {
 // TestE2EDockerfile pushes the Dockerfile sample app, checks each instance
 // runs as a container publishing its port on 127.0.0.1 only with the app's
 // config, redeploys under a steady request loop, and checks that a
-// Dockerfile that fails to build fails the push with its output, the app
-// keeps serving, and that a killed daemon and a destroyed app leave no
-// container and no image behind.
+// Dockerfile that fails to build, or whose process never binds PORT, fails
+// the push while the app keeps serving, and that a killed daemon and a
+// destroyed app leave no container and no image behind.
 func TestE2EDockerfile(t *testing.T) {
 	t.Parallel()
 	e := needEngine(t)
-	s := testutil.StartServer(t, "--keep-releases", "2")
+	s := testutil.StartServer(t, "--keep-releases", "2", "--boot-timeout", "15s")
 	const app = "dockerapp"
 	t.Cleanup(func() { e.removeAll(app) })
 	repo := testutil.NewRepo(t, "dockerapp")
@@ -197,6 +197,21 @@ func TestE2EDockerfile(t *testing.T) {
 	if got := e.images(t); got != images {
 		t.Errorf("images after a failed build:\n%s\nwant as before:\n%s", got, images)
 	}
+
+	// An image whose process never binds PORT never gets traffic; its
+	// container and image go.
+	testutil.Commit(t, repo, "Dockerfile", "FROM nua-busybox:local\nCMD [\"sleep\", \"600\"]\n")
+	out, code = s.Push(repo, app, "main")
+	if code == 0 || !strings.Contains(out, "did not listen on PORT") {
+		t.Fatalf("push of an image that never listens: exit %d, want failure:\n%s", code, out)
+	}
+	if status, body := s.Get(app, "/"); status != 200 || body != "hello from dockerapp config\n" {
+		t.Fatalf("GET / after the failed push = %d %q, want the running release", status, body)
+	}
+	testutil.Eventually(t, 30*time.Second, "only the live container and image left", func() (bool, string) {
+		got := e.containers(t, app)
+		return len(got) == 1 && e.images(t) == images, strings.Join(got, "\n") + "\n" + e.images(t)
+	})
 
 	// A crashed daemon leaves no container behind; a restarted one runs the
 	// app again.
@@ -266,7 +281,7 @@ func (e *engine) removeAll(app string) {
 	e.get("/images/json", &is)
 	for _, i := range is {
 		for _, tag := range i.RepoTags {
-			if strings.HasPrefix(tag, "localhost/nua/"+app+":") || strings.HasPrefix(tag, "nua/"+app+":") {
+			if strings.HasPrefix(tag, "nua/"+app+":") || strings.Contains(tag, "/nua/"+app+":") {
 				e.del("/images/" + tag)
 			}
 		}
