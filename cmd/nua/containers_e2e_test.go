@@ -133,14 +133,15 @@ func needEngine(t *testing.T) *engine {
 
 // TestE2EDockerfile pushes the Dockerfile sample app, checks each instance
 // runs as a container publishing its port on 127.0.0.1 only with the app's
-// config, redeploys under a steady request loop, and checks that a
+// config, redeploys under a steady request loop, scales, restarts, stops
+// and starts it, and checks that a
 // Dockerfile that fails to build, or whose process never binds PORT, fails
 // the push while the app keeps serving, and that a killed daemon and a
 // destroyed app leave no container and no image behind.
 func TestE2EDockerfile(t *testing.T) {
 	t.Parallel()
 	e := needEngine(t)
-	s := testutil.StartServer(t, "--keep-releases", "2", "--boot-timeout", "15s")
+	s := testutil.StartServer(t, "--keep-releases", "2", "--boot-timeout", "10s")
 	const app = "dockerapp"
 	t.Cleanup(func() { e.removeAll(app) })
 	repo := testutil.NewRepo(t, "dockerapp")
@@ -212,6 +213,31 @@ func TestE2EDockerfile(t *testing.T) {
 		got := e.containers(t, app)
 		return len(got) == 1 && e.images(t) == images, strings.Join(got, "\n") + "\n" + e.images(t)
 	})
+
+	// Scale, restart, stop and start act on containers as on processes.
+	for _, step := range []struct {
+		args []string
+		n    int // the app's containers afterwards
+	}{
+		{[]string{"ps:scale", app, "web=2"}, 2},
+		{[]string{"restart", app}, 2},
+		{[]string{"ps:scale", app, "web=1"}, 1},
+		{[]string{"ps:stop", app}, 0},
+		{[]string{"ps:start", app}, 1},
+	} {
+		if out, code := s.SSH(nil, step.args...); code != 0 {
+			t.Fatalf("%s: exit %d\n%s", step.args[0], code, out)
+		}
+		testutil.Eventually(t, 30*time.Second, fmt.Sprintf("%d container(s) after %s", step.n, step.args[0]), func() (bool, string) {
+			got := e.containers(t, app)
+			return len(got) == step.n, strings.Join(got, "\n")
+		})
+		if step.n > 0 {
+			if status, body := s.Get(app, "/"); status != 200 || body != "hello from dockerapp config\n" {
+				t.Fatalf("GET / after %s = %d %q", step.args[0], status, body)
+			}
+		}
+	}
 
 	// A crashed daemon leaves no container behind; a restarted one runs the
 	// app again.
