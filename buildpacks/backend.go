@@ -152,3 +152,24 @@ func (b *Builder) Remove(ctx context.Context, slug string) error {
 type ProcessWrapper interface {
 	WrapProcesses(b *Build, procs map[string]string) (map[string]string, error)
 }
+
+// OneOffWrapper is an optional interface for a Buildpack whose processes
+// do not run in the host's shell: WrapOneOff returns the command line that
+// runs argv, a one-off command, in the slug's environment (a container),
+// and false for slugs it did not build.
+type OneOffWrapper interface {
+	WrapOneOff(slug string, argv []string) ([]string, bool)
+}
+
+// WrapOneOff returns the command line that runs the one-off command argv
+// for the slug: argv itself unless a buildpack runs its slugs elsewhere.
+func (b *Builder) WrapOneOff(slug string, argv []string) []string {
+	for _, bp := range b.buildpacks {
+		if w, ok := bp.(OneOffWrapper); ok {
+			if out, ok := w.WrapOneOff(slug, argv); ok {
+				return out
+			}
+		}
+	}
+	return argv
+}

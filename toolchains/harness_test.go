@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -455,5 +456,34 @@ func TestBuiltinOrder(t *testing.T) {
 	}
 	if want := []string{"Nix", "Dockerfile", "Go", "Static", "Procfile"}; !slices.Equal(got, want) {
 		t.Fatalf("Builtin()=%v, want %v", got, want)
+	}
+}
+
+// TestBuildDockerProcfile checks that a Dockerfile app's Procfile entries
+// run in its containers: every process type becomes a container-run, and
+// the slug's manifest keeps the Procfile's commands for the container.
+func TestBuildDockerProcfile(t *testing.T) {
+	needTool(t, "engine")
+	slug := copyApp(t, "dockerapp")
+	t.Cleanup(func() { newBuilder().Remove(context.Background(), slug) })
+	write(t, filepath.Join(slug, "Procfile"), "worker: echo worker; sleep 600\n")
+	res, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, io.Discard)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	want := map[string]string{"web": "exec nua container-run web", "worker": "exec nua container-run worker"}
+	if res.Buildpack != "Dockerfile" || !maps.Equal(res.Processes, want) {
+		t.Fatalf("Build: %s %v, want Dockerfile %v", res.Buildpack, res.Processes, want)
+	}
+	b, err := os.ReadFile(filepath.Join(slug, docker.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m docker.Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if got := map[string]string{"worker": "echo worker; sleep 600"}; !maps.Equal(m.Commands, got) || m.Image == "" {
+		t.Fatalf("manifest = %+v, want the image and the worker's command only", m)
 	}
 }

@@ -214,6 +214,13 @@ func TestE2EDockerfile(t *testing.T) {
 		return len(got) == 1 && e.images(t) == images, strings.Join(got, "\n") + "\n" + e.images(t)
 	})
 
+	// A one-off command runs in a container of the release's image, with
+	// the app's config, and its exit status comes back.
+	out, code = s.SSH(nil, "run", app, "sh", "-c", "'cat /www/cgi-bin/index.cgi >/dev/null && echo run sees $GREETING; exit 7'")
+	if code != 7 || !strings.Contains(out, "run sees config") {
+		t.Fatalf("run: exit %d, want 7 and the container's output:\n%s", code, out)
+	}
+
 	// Scale, restart, stop and start act on containers as on processes.
 	for _, step := range []struct {
 		args []string

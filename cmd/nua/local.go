@@ -57,17 +57,17 @@ func serveStaticCommand() *cli.Command {
 func containerRunCommand() *cli.Command {
 	return &cli.Command{
 		Name: "container-run", Hidden: true, Usage: "run process TYPE of the slug in . as a container",
-		ArgsUsage: "TYPE",
+		ArgsUsage: "TYPE [-- COMMAND...]",
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 || !procman.ValidType(c.Args().First()) {
-				return fmt.Errorf("container-run: want one process type")
+			if c.NArg() < 1 || !procman.ValidType(c.Args().First()) {
+				return fmt.Errorf("container-run: want a process type")
 			}
 			exe, err := os.Executable()
 			if err != nil {
 				return err
 			}
 			code, err := docker.Run(c.Context, docker.RunConfig{
-				Type: c.Args().First(), Dir: ".", Env: os.Environ(),
+				Type: c.Args().First(), Args: oneOff(c.Args().Tail()), Dir: ".", Env: os.Environ(),
 				Stdout: os.Stdout, Stderr: os.Stderr,
 				Reaper: []string{exe, "container-reap"},
 			})
@@ -80,6 +80,14 @@ func containerRunCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// oneOff is the command after the process type, without its "--".
+func oneOff(args []string) []string {
+	if len(args) > 0 && args[0] == "--" {
+		return args[1:]
+	}
+	return args
 }
 
 // containerReapCommand removes a container once its stdin closes: the

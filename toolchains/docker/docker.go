@@ -35,6 +35,7 @@ var (
 	_ buildpacks.Placer         = (*Toolchain)(nil)
 	_ buildpacks.Remover        = (*Toolchain)(nil)
 	_ buildpacks.ProcessWrapper = (*Toolchain)(nil)
+	_ buildpacks.OneOffWrapper  = (*Toolchain)(nil)
 )
 
 // ManifestFile is the file in a slug that says which image runs it.
@@ -157,6 +158,15 @@ func (t *Toolchain) WrapProcesses(b *buildpacks.Build, procs map[string]string) 
 	}
 	b.Out.Info("Each process runs in a container of image %s", shortID(m.Image))
 	return out, writeManifest(b.Src, m)
+}
+
+// WrapOneOff runs a one-off command of a Dockerfile app's slug in a
+// container of its image: `nua container-run run -- ARGV`.
+func (t *Toolchain) WrapOneOff(slug string, argv []string) ([]string, bool) {
+	if _, err := readManifest(slug); err != nil {
+		return nil, false
+	}
+	return append([]string{"nua", "container-run", "run", "--"}, argv...), true
 }
 
 // Place tags the image after the release: nua/APP:vN.

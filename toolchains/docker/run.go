@@ -26,6 +26,7 @@ var hostOnly = []string{"PATH", "HOME", "NUA_DATA_DIR", "PWD", "SHLVL", "_"}
 // RunConfig is one process instance to run as a container.
 type RunConfig struct {
 	Type        string   // the process type, "web"
+	Args        []string // the command to run instead of the type's (a one-off)
 	Dir         string   // the slug, which holds the manifest
 	Env         []string // the process's environment (PORT, PS, config)
 	Stdout      io.Writer
@@ -110,6 +111,9 @@ func containerSpecFor(m Manifest, cfg RunConfig) containerSpec {
 	}
 	if cmd, ok := m.Commands[cfg.Type]; ok {
 		spec.Cmd = []string{"/bin/sh", "-c", cmd}
+	}
+	if len(cfg.Args) > 0 {
+		spec.Cmd = cfg.Args
 	}
 	if port := getenv(cfg.Env, "PORT"); port != "" {
 		p := port + "/tcp"
