@@ -15,10 +15,6 @@ const BuilderKey = "NUA_BUILDER"
 // Native is the backend of buildpacks that do not implement Backend.
 const Native = "native"
 
-// ErrUnavailable means the backend chosen for an app cannot run on this
-// server: its tool or engine is missing. The error says what to install.
-var ErrUnavailable = errors.New("build backend unavailable")
-
 // Backend is an optional interface for a Buildpack that builds through an
 // outside engine (Docker, Nix) rather than a language toolchain.
 type Backend interface {

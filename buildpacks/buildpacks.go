@@ -21,6 +21,10 @@ var (
 	ErrNoProcess = errors.New("no process types")
 	// ErrTimeout means the build ran past the Builder's time limit.
 	ErrTimeout = errors.New("build timed out")
+	// ErrUnavailable means the backend chosen for an app cannot run on
+	// this server: its tool or engine is missing. The error says what to
+	// install.
+	ErrUnavailable = errors.New("build backend unavailable")
 )
 
 // Buildpack is one way to build an app. Built-in toolchains implement it.

@@ -236,7 +236,7 @@ func writeManifest(dir string, m Manifest) error {
 	return nil
 }
 
-// ReadManifest reads the manifest of the slug in dir.
+// readManifest reads the manifest of the slug in dir.
 func readManifest(dir string) (Manifest, error) {
 	var m Manifest
 	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))

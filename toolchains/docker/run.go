@@ -19,9 +19,15 @@ import (
 // the container is gone before procman kills the runner.
 const DefaultStopTimeout = 10 * time.Second
 
-// hostOnly are variables of a process's environment that describe the
+// hostOnly reports variables of a process's environment that describe the
 // host, not the app: they do not reach the container.
-var hostOnly = []string{"PATH", "HOME", "NUA_DATA_DIR", "PWD", "SHLVL", "_"}
+func hostOnly(key string) bool {
+	switch key {
+	case "PATH", "HOME", "NUA_DATA_DIR", "PWD", "SHLVL", "_":
+		return true
+	}
+	return false
+}
 
 // RunConfig is one process instance to run as a container.
 type RunConfig struct {
@@ -127,12 +133,7 @@ func containerSpecFor(m Manifest, cfg RunConfig) containerSpec {
 func containerEnv(env []string) []string {
 	var out []string
 	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		skip := false
-		for _, h := range hostOnly {
-			skip = skip || k == h
-		}
-		if !skip {
+		if k, _, _ := strings.Cut(kv, "="); !hostOnly(k) {
 			out = append(out, kv)
 		}
 	}

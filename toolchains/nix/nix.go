@@ -31,17 +31,19 @@ var (
 // OutLink is the name of the build result's link in the slug.
 const OutLink = "result"
 
-// DefaultSandboxPaths are host paths made visible in Nix's build sandbox,
-// so that builds without nixpkgs can use the host's tools; a trailing "?"
-// skips a path the host lacks.
-var DefaultSandboxPaths = []string{"/bin/sh=/bin/dash", "/lib?", "/lib64?", "/usr/lib?", "/usr/bin?", "/usr/local/go?"}
+// DefaultSandboxPaths returns the host paths made visible in Nix's build
+// sandbox, so that builds without nixpkgs can use the host's tools; a
+// trailing "?" skips a path the host lacks.
+func DefaultSandboxPaths() []string {
+	return []string{"/bin/sh=/bin/dash", "/lib?", "/lib64?", "/usr/lib?", "/usr/bin?", "/usr/local/go?"}
+}
 
 // Toolchain builds apps with a flake.nix or default.nix.
 type Toolchain struct {
 	// Nix is the nix command; "" looks it up on PATH.
 	Nix string
 	// SandboxPaths are added to Nix's sandbox-paths; nil means
-	// DefaultSandboxPaths.
+	// DefaultSandboxPaths().
 	SandboxPaths []string
 	// Substituters are the binary caches Nix may use; empty means none, so
 	// builds never wait on an unreachable cache.
@@ -141,7 +143,7 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 func (t *Toolchain) args(src string, flake bool) []string {
 	paths := t.SandboxPaths
 	if paths == nil {
-		paths = DefaultSandboxPaths
+		paths = DefaultSandboxPaths()
 	}
 	args := []string{
 		"--extra-experimental-features", "nix-command flakes",
