@@ -303,6 +303,7 @@ func runNixApp(t *testing.T, slug string, procs map[string]string) {
 func TestBuildNixProcfile(t *testing.T) {
 	needTool(t, "nix")
 	slug := copyApp(t, "nixdefault")
+	t.Cleanup(func() { newBuilder().Remove(context.Background(), slug) })
 	write(t, filepath.Join(slug, "Procfile"), "web: exec server\nworker: exec worker\n")
 	res, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, io.Discard)
 	if err != nil {
