@@ -6,7 +6,11 @@ DATA    ?= $(CURDIR)/.nua
 SSH_ADDR  ?= 127.0.0.1:2222
 HTTP_ADDR ?= 127.0.0.1:8080
 
-.PHONY: all build deps traefik test unit e2e bench lint fuzz run clean
+# podman's Docker Engine API service for the Dockerfile backend's tests.
+CONTAINERS ?= $(CURDIR)/.containers
+ENGINE_ENV := DOCKER_HOST=unix://$(CONTAINERS)/podman.sock CONTAINERS_CONF=$(CONTAINERS)/containers.conf
+
+.PHONY: all build deps traefik containers test unit e2e bench lint fuzz run clean
 
 all: build
 
@@ -14,32 +18,39 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/nua ./cmd/nua
 
 # Debian packages the tests drive for real: git, the OpenSSH client, perl,
-# Node.js with npm, Python 3 with venv, Ruby and Bundler, cargo.
+# Node.js with npm, Python 3 with venv, Ruby and Bundler, cargo, nix, podman.
 deps:
 	@internal/tools/deps.sh
+
+# Starts podman's Docker API service (stopped again after the tests).
+containers: deps
+	@internal/tools/containers.sh start $(CONTAINERS)
 
 # Traefik v3, built once per machine and cached outside the repository.
 traefik:
 	@internal/tools/traefik.sh
 
-# Unit tests with the race detector, then the end-to-end tests, which push
+# The unit tests and the end-to-end tests, which push
 # with the real git and ssh clients to a real nua server behind a real Traefik.
-test: deps build traefik
+test: deps build traefik containers
 	$(GO) vet ./...
-	NUA_BIN=$(CURDIR)/bin/nua NUA_TRAEFIK=$(CURDIR)/bin/traefik NUA_E2E=require \
-		$(GO) test -count=1 -timeout 25m -parallel 4 ./...
+	NUA_BIN=$(CURDIR)/bin/nua NUA_TRAEFIK=$(CURDIR)/bin/traefik NUA_E2E=require $(ENGINE_ENV) \
+		$(GO) test -count=1 -timeout 25m -parallel 4 ./...; \
+		rc=$$?; internal/tools/containers.sh stop $(CONTAINERS); exit $$rc
 
 unit:
 	$(GO) test -race -count=1 -short ./...
 
-e2e: deps build traefik
-	NUA_BIN=$(CURDIR)/bin/nua NUA_TRAEFIK=$(CURDIR)/bin/traefik NUA_E2E=require \
-		$(GO) test -count=1 -timeout 25m -run 'E2E' -v ./cmd/nua/
+e2e: deps build traefik containers
+	NUA_BIN=$(CURDIR)/bin/nua NUA_TRAEFIK=$(CURDIR)/bin/traefik NUA_E2E=require $(ENGINE_ENV) \
+		$(GO) test -count=1 -timeout 25m -run 'E2E' -v ./cmd/nua/; \
+		rc=$$?; internal/tools/containers.sh stop $(CONTAINERS); exit $$rc
 
 # Push-to-first-200, redeploy and memory figures, median of 3 runs.
-bench: deps build traefik
-	NUA_BIN=$(CURDIR)/bin/nua NUA_TRAEFIK=$(CURDIR)/bin/traefik NUA_E2E=require NUA_BENCH=1 \
-		$(GO) test -count=1 -timeout 25m -run 'TestBench' -v ./cmd/nua/
+bench: deps build traefik containers
+	NUA_BIN=$(CURDIR)/bin/nua NUA_TRAEFIK=$(CURDIR)/bin/traefik NUA_E2E=require NUA_BENCH=1 $(ENGINE_ENV) \
+		$(GO) test -count=1 -timeout 25m -run 'TestBench' -v ./cmd/nua/; \
+		rc=$$?; internal/tools/containers.sh stop $(CONTAINERS); exit $$rc
 
 # Short fuzz runs of every parser.
 fuzz:
@@ -57,6 +68,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParseSources -fuzztime 10s ./buildpacks/
 	$(GO) test -run XXX -fuzz FuzzParseRubyVersion -fuzztime 10s ./toolchains/ruby/
 	$(GO) test -run XXX -fuzz FuzzParsePin -fuzztime 10s ./toolchains/rust/
+	$(GO) test -run XXX -fuzz FuzzDemux -fuzztime 10s ./toolchains/docker/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
@@ -68,4 +80,4 @@ run: build traefik
 	bin/nua --data $(DATA) server --ssh-addr $(SSH_ADDR) --http-addr $(HTTP_ADDR) --domain localhost --traefik bin/traefik
 
 clean:
-	rm -rf bin .nua
+	rm -rf bin .nua .containers

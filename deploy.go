@@ -48,7 +48,7 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir) // renamed away on success
+	defer p.removeSlug(dir) // renamed away on success
 	if err := req.Source(dir); err != nil {
 		return fmt.Errorf("%w: %w", ErrDeploy, err)
 	}
@@ -66,9 +66,13 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 		return err
 	}
 	slug := p.slugDir(app.Name, v)
-	os.RemoveAll(slug) // a leftover of a deploy that failed after its build
+	p.removeSlug(slug) // a leftover of a deploy that failed after its build
 	if err := os.Rename(dir, slug); err != nil {
 		return err
+	}
+	if err := p.cfg.Builder.Place(ctx, res, slug); err != nil {
+		p.removeSlug(slug)
+		return fmt.Errorf("%w: %w", ErrDeploy, err)
 	}
 	if app.Release == 0 {
 		app.Formation = initialFormation(app.Formation, manifest.Formation)
@@ -80,7 +84,7 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 		By: req.By, Description: "Deploy " + short(req.Commit), Created: time.Now().UTC(),
 	}
 	if err := p.release(ctx, app, rel, o); err != nil {
-		os.RemoveAll(slug)
+		p.removeSlug(slug)
 		return err
 	}
 	o.Step("Launched in %.1fs", time.Since(start).Seconds())
@@ -410,9 +414,18 @@ func (p *Platform) prune(app string) {
 	entries, _ := os.ReadDir(p.slugsDir(app))
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), "v") && !keep[e.Name()] {
-			os.RemoveAll(filepath.Join(p.slugsDir(app), e.Name()))
+			p.removeSlug(filepath.Join(p.slugsDir(app), e.Name()))
 		}
 	}
+}
+
+// removeSlug deletes a built slug and what its build holds outside it
+// (store paths, images).
+func (p *Platform) removeSlug(slug string) {
+	if err := p.cfg.Builder.Remove(context.Background(), slug); err != nil {
+		p.log.Warn("remove build", "slug", slug, "err", err)
+	}
+	os.RemoveAll(slug)
 }
 
 func envList(config map[string]string) []string {

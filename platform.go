@@ -187,6 +187,10 @@ func (p *Platform) DestroyApp(ctx context.Context, name string) error {
 	}
 	var errs []error
 	errs = append(errs, p.cfg.Receiver.Remove(name))
+	slugs, _ := os.ReadDir(p.slugsDir(name))
+	for _, e := range slugs {
+		p.removeSlug(filepath.Join(p.slugsDir(name), e.Name()))
+	}
 	for _, dir := range []string{p.slugsDir(name), p.cacheDir(name), p.logDir(name)} {
 		errs = append(errs, os.RemoveAll(dir))
 	}

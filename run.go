@@ -50,11 +50,12 @@ func (p *Platform) Run(ctx context.Context, req RunRequest) (int, error) {
 		return 0, fmt.Errorf("%w: give the command to run, e.g. run %s ls -l", ErrInvalid, app.Name)
 	}
 	env := append(p.processEnv(app, rel), "PS=run.1")
-	path, err := lookPath(req.Command[0], env)
+	argv := p.cfg.Builder.WrapOneOff(p.slugDir(app.Name, rel.Slug), req.Command)
+	path, err := lookPath(argv[0], env)
 	if err != nil {
 		return 0, err
 	}
-	cmd := exec.CommandContext(ctx, path, req.Command[1:]...)
+	cmd := exec.CommandContext(ctx, path, argv[1:]...)
 	cmd.Dir, cmd.Env = p.slugDir(app.Name, rel.Slug), env
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	p.cfg.Procs.Event(app.Name, "run", "run: "+clip(strings.Join(req.Command, " ")))

@@ -97,6 +97,17 @@ func (b *Builder) Build(ctx context.Context, src, cache string, env []string, w 
 	if err != nil {
 		return Result{}, err
 	}
+	var bp Buildpack // a built-in one, when no external buildpacks are named
+	if list == nil {
+		forced, _ := build.Getenv(BuilderKey)
+		if bp, err = b.detect(src, forced); err != nil {
+			return Result{}, err
+		}
+		out.Step("%s app detected", bp.Name())
+		if err := checkAvailable(ctx, bp, forced); err != nil {
+			return Result{}, err
+		}
+	}
 	if build.Home, build.Tmp, err = prepareToolDirs(cache); err != nil {
 		return Result{}, err
 	}
@@ -104,7 +115,7 @@ func (b *Builder) Build(ctx context.Context, src, cache string, env []string, w 
 
 	ctx, cancel := context.WithTimeoutCause(ctx, b.timeout, ErrTimeout)
 	defer cancel()
-	name, err := b.run(ctx, build, list, from)
+	name, err := b.run(ctx, build, list, from, bp)
 	if err := b.buildError(ctx, name, list, from, err); err != nil {
 		return Result{}, err
 	}
@@ -115,21 +126,21 @@ func (b *Builder) Build(ctx context.Context, src, cache string, env []string, w 
 	if err != nil {
 		return Result{}, err
 	}
+	if w, ok := bp.(ProcessWrapper); ok {
+		if procs, err = w.WrapProcesses(build, procs); err != nil {
+			return Result{}, fmt.Errorf("build %s app: %w", name, err)
+		}
+	}
 	return Result{Buildpack: name, Processes: procs, Types: slices.Sorted(maps.Keys(procs))}, nil
 }
 
 // run builds with the external buildpacks of list or, when there are
-// none, with the first built-in buildpack that detects the app. It returns
-// the name of what built the app ("" if nothing was detected).
-func (b *Builder) run(ctx context.Context, build *Build, list []Source, from string) (string, error) {
+// none, with bp, the built-in buildpack that detected the app. It returns
+// the name of what built the app.
+func (b *Builder) run(ctx context.Context, build *Build, list []Source, from string, bp Buildpack) (string, error) {
 	if list != nil {
 		return b.buildExternal(ctx, build, list, from)
 	}
-	bp, err := b.detect(build.Src)
-	if err != nil {
-		return "", err
-	}
-	build.Out.Step("%s app detected", bp.Name())
 	return bp.Name(), bp.Build(ctx, build)
 }
 
@@ -200,9 +211,14 @@ func readProcfile(src string) (procman.Procfile, error) {
 	return procman.ParseProcfile(f)
 }
 
-// detect returns the first buildpack that recognises src.
-func (b *Builder) detect(src string) (Buildpack, error) {
-	for _, bp := range b.buildpacks {
+// detect returns the first buildpack that recognises src among those the
+// NUA_BUILDER setting forced allows.
+func (b *Builder) detect(src, forced string) (Buildpack, error) {
+	bps, err := b.candidates(forced)
+	if err != nil {
+		return nil, err
+	}
+	for _, bp := range bps {
 		ok, err := bp.Detect(src)
 		if err != nil {
 			return nil, fmt.Errorf("detect %s app: %w", bp.Name(), err)
@@ -211,14 +227,17 @@ func (b *Builder) detect(src string) (Buildpack, error) {
 			return bp, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: nua looks for %s", ErrNoApp, b.looksFor())
+	if forced != "" {
+		return nil, fmt.Errorf("%w: %s=%s, and nua looks for %s", ErrNoApp, BuilderKey, forced, looksFor(bps))
+	}
+	return nil, fmt.Errorf("%w: nua looks for %s", ErrNoApp, looksFor(bps))
 }
 
-// looksFor lists what the buildpacks detect: "go.mod (Go), index.html
+// looksFor lists what bps detect: "go.mod (Go), index.html
 // (static site) or a Procfile".
-func (b *Builder) looksFor() string {
+func looksFor(bps []Buildpack) string {
 	var items []string
-	for _, bp := range b.buildpacks {
+	for _, bp := range bps {
 		if lf, ok := bp.(LooksFor); ok {
 			items = append(items, lf.LooksFor())
 		} else {

@@ -27,6 +27,10 @@ var (
 	// ErrBuildpackURL means a line of .buildpacks or BUILDPACK_URL is not
 	// a buildpack nua can use.
 	ErrBuildpackURL = errors.New("bad buildpack URL")
+	// ErrUnavailable means the backend chosen for an app cannot run on
+	// this server: its tool or engine is missing. The error says what to
+	// install.
+	ErrUnavailable = errors.New("build backend unavailable")
 )
 
 // Buildpack is one way to build an app. Built-in toolchains implement it.

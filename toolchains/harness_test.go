@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"github.com/nua-paas/nua/buildpacks"
 	"github.com/nua-paas/nua/procman"
 	"github.com/nua-paas/nua/toolchains"
+	"github.com/nua-paas/nua/toolchains/docker"
 )
 
 // appsDir holds the sample apps that every toolchain is checked against.
@@ -38,6 +40,7 @@ var samples = []struct {
 	errText   string            // ... and this text in its message
 	output    []string          // lines the build output must contain
 	warm      string            // a line only a rebuild with a warm cache prints
+	needs     string            // a tool the build needs; skipped without it
 	run       func(t *testing.T, slug string, procs map[string]string)
 	missing   string // the error of a build on a host without the runtime
 }{
@@ -140,9 +143,45 @@ var samples = []struct {
 		output:    []string{"Cargo.toml"},
 	},
 	{
+		app:       "nixapp",
+		buildpack: "Nix",
+		procs:     map[string]string{"web": "result/bin/nixapp"},
+		output:    []string{"-----> Nix app detected\n", "       Programs: result/bin/nixapp\n", "       Default types for buildpack -> web\n"},
+		needs:     "nix",
+		run:       runNixApp,
+	},
+	{
+		app:       "nixdefault",
+		buildpack: "Nix",
+		errIs:     buildpacks.ErrNoProcess,
+		output:    []string{"       Programs: result/bin/server, result/bin/worker\n", " !     Several programs in result/bin: declare the web process in a Procfile\n"},
+		needs:     "nix",
+	},
+	{
+		app:       "broken-nix",
+		buildpack: "Nix",
+		errText:   "build Nix app: nix build: exit status 1",
+		output:    []string{"       error: syntax error, unexpected ';'"},
+		needs:     "nix",
+	},
+	{
+		app:       "dockerapp",
+		buildpack: "Dockerfile",
+		procs:     map[string]string{"web": "exec nua container-run web"},
+		output:    []string{"-----> Dockerfile app detected\n", "       Each process runs in a container of image "},
+		needs:     "engine",
+	},
+	{
+		app:       "broken-docker",
+		buildpack: "Dockerfile",
+		errText:   "build Dockerfile app: docker build: ",
+		output:    []string{"       nua-broken-step-output\n"},
+		needs:     "engine",
+	},
+	{
 		app:   "empty",
 		errIs: buildpacks.ErrNoApp,
-		errText: "no app detected: nua looks for go.mod (Go), package.json (Node.js), " +
+		errText: "no app detected: nua looks for flake.nix or default.nix (Nix), a Dockerfile (Docker), go.mod (Go), package.json (Node.js), " +
 			"requirements.txt, pyproject.toml, setup.py or Pipfile (Python), Gemfile (Ruby), Cargo.toml (Rust), index.html (static site) or a Procfile",
 	},
 }
@@ -170,7 +209,9 @@ func TestBuildSamples(t *testing.T) {
 	for _, s := range samples {
 		t.Run(s.app, func(t *testing.T) {
 			t.Parallel()
+			needTool(t, s.needs)
 			slug := copyApp(t, s.app)
+			t.Cleanup(func() { newBuilder().Remove(context.Background(), slug) })
 			var out bytes.Buffer
 			res, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, &out)
 			t.Logf("build output:\n%s", out.String())
@@ -344,6 +385,72 @@ func runProcfileApp(t *testing.T, slug string, procs map[string]string) {
 	}
 }
 
+// runNixApp runs the Nix sample's web process from the result link.
+func runNixApp(t *testing.T, slug string, procs map[string]string) {
+	port := freePort(t)
+	web, _ := startArgs(t, slug, []string{filepath.Join(slug, procs["web"])}, "PORT="+port, "GREETING=tests")
+	if got, want := mustGet(t, "http://127.0.0.1:"+port+"/"), "hello from nixapp tests\n"; got != want {
+		t.Fatalf("GET / = %q, want %q", got, want)
+	}
+	if err := web.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := web.Wait(); err != nil {
+		t.Fatalf("web after SIGTERM: %v, want a clean exit", err)
+	}
+}
+
+// TestBuildNixProcfile builds a default.nix whose result has two programs
+// and runs the processes a Procfile names by their bare names, found on
+// PATH through the slug's bin link to result/bin.
+func TestBuildNixProcfile(t *testing.T) {
+	needTool(t, "nix")
+	slug := copyApp(t, "nixdefault")
+	t.Cleanup(func() { newBuilder().Remove(context.Background(), slug) })
+	write(t, filepath.Join(slug, "Procfile"), "web: exec server\nworker: exec worker\n")
+	res, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, io.Discard)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	procs := map[string]string{"web": "exec server", "worker": "exec worker"}
+	if res.Buildpack != "Nix" || !maps.Equal(res.Processes, procs) {
+		t.Fatalf("Build: %s %v, want Nix %v", res.Buildpack, res.Processes, procs)
+	}
+	path := "PATH=" + filepath.Join(slug, "bin") + ":" + os.Getenv("PATH")
+	port := freePort(t)
+	start(t, slug, procs["web"], "PORT="+port, path)
+	if got, want := mustGet(t, "http://127.0.0.1:"+port+"/"), "hello from nixapp world\n"; got != want {
+		t.Fatalf("GET / = %q, want %q", got, want)
+	}
+	_, stdout := start(t, slug, procs["worker"], path)
+	if b, _ := io.ReadAll(stdout); string(b) != "nixdefault worker\n" {
+		t.Fatalf("worker printed %q", b)
+	}
+}
+
+// needTool skips the test when tool is not installed ("engine": when no
+// Docker Engine API answers at DOCKER_HOST), unless NUA_E2E is "require"
+// (as under `make test`, which provides them).
+func needTool(t *testing.T, tool string) {
+	t.Helper()
+	var err error
+	switch tool {
+	case "":
+		return
+	case "engine":
+		err = docker.New().Available(t.Context())
+	default:
+		_, err = exec.LookPath(tool)
+	}
+	if err != nil {
+		msg := fmt.Sprintf("skipped: %v: run `make test`, which installs nix and podman and starts podman's Docker API", err)
+		if os.Getenv("NUA_E2E") == "require" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+}
+
 // start runs command like procman: /bin/sh -c in the slug, with env. The
 // process is killed when the test ends.
 func start(t *testing.T, slug, command string, env ...string) (*exec.Cmd, io.Reader) {
@@ -455,7 +562,36 @@ func TestBuiltinOrder(t *testing.T) {
 	for _, bp := range toolchains.Builtin(toolchains.Config{}) {
 		got = append(got, bp.Name())
 	}
-	if want := []string{"Go", "Node.js", "Python", "Ruby", "Rust", "Static", "Procfile"}; !slices.Equal(got, want) {
+	if want := []string{"Nix", "Dockerfile", "Go", "Node.js", "Python", "Ruby", "Rust", "Static", "Procfile"}; !slices.Equal(got, want) {
 		t.Fatalf("Builtin()=%v, want %v", got, want)
+	}
+}
+
+// TestBuildDockerProcfile checks that a Dockerfile app's Procfile entries
+// run in its containers: every process type becomes a container-run, and
+// the slug's manifest keeps the Procfile's commands for the container.
+func TestBuildDockerProcfile(t *testing.T) {
+	needTool(t, "engine")
+	slug := copyApp(t, "dockerapp")
+	t.Cleanup(func() { newBuilder().Remove(context.Background(), slug) })
+	write(t, filepath.Join(slug, "Procfile"), "worker: echo worker; sleep 600\n")
+	res, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, io.Discard)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	want := map[string]string{"web": "exec nua container-run web", "worker": "exec nua container-run worker"}
+	if res.Buildpack != "Dockerfile" || !maps.Equal(res.Processes, want) {
+		t.Fatalf("Build: %s %v, want Dockerfile %v", res.Buildpack, res.Processes, want)
+	}
+	b, err := os.ReadFile(filepath.Join(slug, docker.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m docker.Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if got := map[string]string{"worker": "echo worker; sleep 600"}; !maps.Equal(m.Commands, got) || m.Image == "" {
+		t.Fatalf("manifest = %+v, want the image and the worker's command only", m)
 	}
 }

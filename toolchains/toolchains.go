@@ -4,8 +4,10 @@ package toolchains
 
 import (
 	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/toolchains/docker"
 	"github.com/nua-paas/nua/toolchains/generic"
 	"github.com/nua-paas/nua/toolchains/golang"
+	"github.com/nua-paas/nua/toolchains/nix"
 	"github.com/nua-paas/nua/toolchains/node"
 	"github.com/nua-paas/nua/toolchains/python"
 	"github.com/nua-paas/nua/toolchains/ruby"
@@ -24,12 +26,16 @@ type Config struct {
 }
 
 // Builtin returns the built-in buildpacks in detection order: the first one
-// that detects an app builds it. The language toolchains come first, so a
-// Node.js or Python app with an index.html is not taken for a static site;
-// generic comes last, since most apps of the other kinds may have a
+// that detects an app builds it. The build backends come first: a flake.nix
+// or a Dockerfile says how the app wants to be built more precisely than a
+// go.mod does.
+// Then the language toolchains, so a Node.js or Python app with an
+// index.html is not taken for a static site. Generic comes last, since most apps of the other kinds may have a
 // Procfile too.
 func Builtin(cfg Config) []buildpacks.Buildpack {
 	return []buildpacks.Buildpack{
+		nix.New(),
+		docker.New(),
 		&golang.Toolchain{BuildCache: cfg.GoBuildCache},
 		node.New(),
 		&python.Toolchain{SeedDir: cfg.PythonSeeds},

@@ -28,6 +28,8 @@ var benchSamples = []benchSample{
 	{"pyapp", "app.py", func(m string) string { return `or "` + or(m, "world") + `"` }},
 	{"rubyapp", "server.rb", func(m string) string { return `default_greeting = "` + or(m, "world") + `"` }},
 	{"rustapp", "src/main.rs", func(m string) string { return `const DEFAULT_GREETING: &str = "` + or(m, "world") + `";` }},
+	{"nixapp", "server.pl", func(m string) string { return "|| '" + or(m, "world") + "'" }},
+	{"dockerapp", "index.cgi", func(m string) string { return `"${GREETING:-` + or(m, "world") + `}"` }},
 }
 
 func or(s, def string) string {
@@ -45,6 +47,11 @@ func TestBench(t *testing.T) {
 		t.Skip("figures only: run `make bench`")
 	}
 	s := testutil.StartServer(t)
+	if e := needEngine(t); e != nil {
+		for run := 1; run <= 3; run++ {
+			t.Cleanup(func() { e.removeAll(fmt.Sprintf("dockerapp-%d", run)) })
+		}
+	}
 	const runs = 3
 	newApp := map[string][]time.Duration{}
 	redeploy := map[string][]time.Duration{}

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
 
 	"github.com/nua-paas/nua/internal/adminsock"
 	"github.com/nua-paas/nua/internal/commands"
+	"github.com/nua-paas/nua/procman"
+	"github.com/nua-paas/nua/toolchains/docker"
 	"github.com/nua-paas/nua/toolchains/static"
 	"github.com/urfave/cli/v2"
 )
@@ -21,7 +24,7 @@ func localOptions() commands.Options {
 		Stderr:  os.Stderr,
 		Forward: forward,
 	}
-	o.Extra = []*cli.Command{serverCommand(), devCommand(), buildCommand(), serveStaticCommand()}
+	o.Extra = []*cli.Command{serverCommand(), devCommand(), buildCommand(), serveStaticCommand(), containerRunCommand(), containerReapCommand()}
 	return o
 }
 
@@ -45,6 +48,56 @@ func serveStaticCommand() *cli.Command {
 				port = "5000"
 			}
 			return static.Serve(c.Context, c.String("dir"), ":"+port)
+		},
+	}
+}
+
+// containerRunCommand runs one process of a Dockerfile app as a container,
+// in the foreground under procman; its exit status is the container's.
+func containerRunCommand() *cli.Command {
+	return &cli.Command{
+		Name: "container-run", Hidden: true, Usage: "run process TYPE of the slug in . as a container",
+		ArgsUsage: "TYPE [-- COMMAND...]",
+		Action: func(c *cli.Context) error {
+			if c.NArg() < 1 || !procman.ValidType(c.Args().First()) {
+				return fmt.Errorf("container-run: want a process type")
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			code, err := docker.Run(c.Context, docker.RunConfig{
+				Type: c.Args().First(), Args: oneOff(c.Args().Tail()), Dir: ".", Env: os.Environ(),
+				Stdout: os.Stdout, Stderr: os.Stderr,
+				Reaper: []string{exe, "container-reap"},
+			})
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				os.Exit(code)
+			}
+			return nil
+		},
+	}
+}
+
+// oneOff is the command after the process type, without its "--".
+func oneOff(args []string) []string {
+	if len(args) > 0 && args[0] == "--" {
+		return args[1:]
+	}
+	return args
+}
+
+// containerReapCommand removes a container once its stdin closes: the
+// container-run that started it is gone.
+func containerReapCommand() *cli.Command {
+	return &cli.Command{
+		Name: "container-reap", Hidden: true, Usage: "remove container ID when stdin closes",
+		ArgsUsage: "ID",
+		Action: func(c *cli.Context) error {
+			return docker.Reap(".", c.Args().First(), os.Stdin)
 		},
 	}
 }

@@ -16,7 +16,7 @@ import (
 // machine of the nua binary, the SSH and socket doors on the server.
 func doctorCommand(o Options) *cli.Command {
 	return &cli.Command{
-		Name: "doctor", Usage: "list the toolchains and whether this host has their runtimes",
+		Name: "doctor", Usage: "list the toolchains and build backends, and whether this host has what they need",
 		Action: func(c *cli.Context) error {
 			if err := wantArgs(c, 0, 0); err != nil {
 				return err
@@ -34,6 +34,12 @@ func Doctor(ctx context.Context, w io.Writer, bps []buildpacks.Buildpack) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	ready := 0
 	for _, bp := range bps {
+		if be, ok := bp.(buildpacks.Backend); ok { // listed with the backends below
+			if err := be.Available(ctx); err != nil {
+				fmt.Fprintf(tw, "       %s\tmissing\t%s backend unavailable\n", bp.Name(), be.Backend())
+				continue
+			}
+		}
 		d, ok := bp.(buildpacks.Doctor)
 		if !ok {
 			fmt.Fprintf(tw, "       %s\tready\tnothing to install\n", bp.Name())
@@ -54,4 +60,14 @@ func Doctor(ctx context.Context, w io.Writer, bps []buildpacks.Buildpack) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "       %d of %d toolchains ready; external buildpacks (.buildpacks, BUILDPACK_URL) run with the host's tools\n", ready, len(bps))
+	fmt.Fprintln(w, "-----> Build backends")
+	b := buildpacks.New(bps)
+	checks := b.Check(ctx)
+	for _, name := range b.Backends() {
+		if err := checks[name]; err != nil {
+			fmt.Fprintf(w, "       %-8s unavailable: %v\n", name, err)
+		} else {
+			fmt.Fprintf(w, "       %-8s ok\n", name)
+		}
+	}
 }

@@ -33,7 +33,9 @@ func TestDoctorLines(t *testing.T) {
 		"       Ruby    ready    ruby 3.1.2 (/usr/bin/ruby), bundle 2.3.15 (/usr/bin/bundle)\n" +
 		"       Rust    missing  cargo not found on PATH: install it\n" +
 		"       Static  ready    nothing to install\n" +
-		"       2 of 3 toolchains ready; external buildpacks (.buildpacks, BUILDPACK_URL) run with the host's tools\n"
+		"       2 of 3 toolchains ready; external buildpacks (.buildpacks, BUILDPACK_URL) run with the host's tools\n" +
+		"-----> Build backends\n" +
+		"       native   ok\n"
 	if got := out.String(); got != want {
 		t.Fatalf("Doctor wrote:\n%s\nwant:\n%s", got, want)
 	}

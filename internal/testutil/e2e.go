@@ -54,6 +54,7 @@ type Server struct {
 	Home     string // HOME of the git and ssh clients
 	Key      string // the client's private key
 	LogFile  string
+	Env      []string // added to the server's environment
 	extra    []string
 	cmd      *exec.Cmd
 	exited   chan struct{}
@@ -63,13 +64,20 @@ type Server struct {
 // server flags, and registers a client key through the admin socket.
 func StartServer(tb testing.TB, extra ...string) *Server {
 	tb.Helper()
+	return StartServerEnv(tb, nil, extra...)
+}
+
+// StartServerEnv is StartServer with env added to the server's
+// environment.
+func StartServerEnv(tb testing.TB, env []string, extra ...string) *Server {
+	tb.Helper()
 	nua, traefik := Binaries(tb)
 	dir := tb.TempDir()
 	s := &Server{
 		tb: tb, Bin: nua, Traefik: traefik,
 		Data: filepath.Join(dir, "data"), Home: filepath.Join(dir, "home"),
 		SSHPort: FreePort(tb), HTTPPort: FreePort(tb), LogFile: filepath.Join(dir, "server.log"),
-		extra: extra,
+		Env: env, extra: extra,
 	}
 	must(tb, os.MkdirAll(filepath.Join(s.Home, ".ssh"), 0o700))
 	s.Key = filepath.Join(s.Home, ".ssh", "id_ed25519")
@@ -100,7 +108,7 @@ func (s *Server) Start() {
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	// Share the machine's Go build cache, as an operator would, so each
 	// test server does not compile the standard library again.
-	s.cmd.Env = append(os.Environ(), "GOCACHE="+goCache(s.tb))
+	s.cmd.Env = append(append(os.Environ(), "GOCACHE="+goCache(s.tb)), s.Env...)
 	must(s.tb, s.cmd.Start())
 	logf.Close()
 	s.exited = make(chan struct{})

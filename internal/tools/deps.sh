@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages nua and its tests use for real: git (the
 # server runs git-receive-pack; tests push with the git client), the OpenSSH
-# client (tests push over ssh), perl (a sample app's web process), and the
-# runtimes of the toolchains the tests build: Node.js with npm, Python 3
-# with venv, Ruby with Bundler, and cargo (unless a Rust toolchain, e.g.
-# from rustup, is on PATH already).
+# client (tests push over ssh), perl (a sample app's web process), the
+# runtimes of the toolchains the tests build (Node.js with npm, Python 3
+# with venv, Ruby with Bundler, and cargo unless a Rust toolchain, e.g.
+# from rustup, is on PATH already), nix (the Nix build backend; Debian's
+# nix-bin, run as root on the local store, with the nixbld build users its
+# sandbox needs) and podman (the Dockerfile backend's engine).
 set -euo pipefail
+sudo=
+[ "$(id -u)" -eq 0 ] || sudo=sudo
 need=()
 command -v git >/dev/null || need+=(git)
 command -v ssh >/dev/null || need+=(openssh-client)
@@ -20,10 +24,23 @@ command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || need+=(golang-go)
 command -v ruby >/dev/null || need+=(ruby)
 command -v bundle >/dev/null || need+=(ruby-bundler)
 command -v cargo >/dev/null || need+=(cargo)
-[ ${#need[@]} -eq 0 ] && exit 0
-echo "installing: ${need[*]}" >&2
-sudo=
-[ "$(id -u)" -eq 0 ] || sudo=sudo
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+command -v nix >/dev/null || need+=(nix-bin)
+# podman serves the Docker Engine API for the Dockerfile backend; crun fails
+# on this kind of host, runc works; catatonit is the containers' init;
+# busybox-static makes the local base image.
+command -v podman >/dev/null || need+=(podman)
+command -v runc >/dev/null || need+=(runc)
+[ -x /usr/libexec/podman/catatonit ] || need+=(catatonit)
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "installing: ${need[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get update -qq
+	$sudo apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 "${need[@]}"
+fi
+if ! getent group nixbld >/dev/null; then
+	$sudo groupadd -r nixbld
+	for i in 1 2 3 4; do
+		$sudo useradd -r -g nixbld -G nixbld -M -N -d /var/empty -s /usr/sbin/nologin "nixbld$i"
+	done
+fi

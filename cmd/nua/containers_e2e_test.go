@@ -1,0 +1,405 @@
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nua-paas/nua/internal/testutil"
+)
+
+// needBackend skips a test whose build backend's tool is missing, saying
+// how to get it, unless NUA_E2E=require (as under `make test`, which
+// installs it), when it fails.
+func needBackend(t *testing.T, tool, how string) {
+	t.Helper()
+	if _, err := exec.LookPath(tool); err != nil {
+		msg := fmt.Sprintf("skipped: %s is missing: %s", tool, how)
+		if os.Getenv("NUA_E2E") == "require" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+}
+
+// TestE2ENix pushes the Nix sample app (a flake), redeploys it twice under
+// a steady request loop, checks that a pruned release's store path is
+// deleted while the live one is a GC root, and that a flake that does not
+// evaluate fails the push with Nix's error while the app keeps serving.
+func TestE2ENix(t *testing.T) {
+	t.Parallel()
+	needBackend(t, "nix", "run `make deps` (apt-get install nix-bin, and the nixbld group)")
+	s := testutil.StartServer(t, "--keep-releases", "2")
+	repo := testutil.NewRepo(t, "nixapp")
+	out := mustPush(t, s, repo, "app")
+	for _, want := range []string{"remote: -----> Nix app detected", "remote:        Programs: result/bin/nixapp"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("push output lacks %q:\n%s", want, out)
+		}
+	}
+	if status, body := s.Get("app", "/"); status != 200 || body != "hello from nixapp world\n" {
+		t.Fatalf("GET / = %d %q, want the Nix sample", status, body)
+	}
+	first := storePath(t, s, 1)
+
+	var failed, total atomic.Int64
+	stop := hammer(s, "app", &failed, &total)
+	greeting := "world"
+	for i := range 2 {
+		next := fmt.Sprintf("round%d", i)
+		b, err := os.ReadFile(filepath.Join(repo, "server.pl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		testutil.Commit(t, repo, "server.pl", strings.Replace(string(b), "|| '"+greeting+"'", "|| '"+next+"'", 1))
+		greeting = next
+		mustPush(t, s, repo, "app")
+		if status, body := s.Get("app", "/"); status != 200 || body != "hello from nixapp "+greeting+"\n" {
+			t.Fatalf("GET / after redeploy %d = %d %q", i+1, status, body)
+		}
+	}
+	stop()
+	if failed.Load() != 0 || total.Load() < 10 {
+		t.Fatalf("%d of %d requests failed during the Nix redeploys", failed.Load(), total.Load())
+	}
+	t.Logf("%d requests, none failed, during 2 Nix redeploys", total.Load())
+
+	if _, err := os.Stat(first); err == nil {
+		t.Errorf("v1's store path %s outlived its pruned release", first)
+	}
+	live := filepath.Join(s.Data, "apps", "app", "releases", "v3", "result")
+	if !isGCRoot(t, live) {
+		t.Errorf("%s is not a Nix GC root", live)
+	}
+
+	broken, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "testdata", "apps", "broken-nix", "flake.nix"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Commit(t, repo, "flake.nix", string(broken))
+	out, code := s.Push(repo, "app", "main")
+	if code == 0 || !strings.Contains(out, "remote:        error: syntax error, unexpected ';'") {
+		t.Fatalf("push of a broken flake: exit %d, want failure with Nix's error:\n%s", code, out)
+	}
+	if status, body := s.Get("app", "/"); status != 200 || body != "hello from nixapp "+greeting+"\n" {
+		t.Fatalf("GET / after the failed push = %d %q, want the running release", status, body)
+	}
+}
+
+// storePath is the store path release v's result link points at.
+func storePath(t *testing.T, s *testutil.Server, v int) string {
+	t.Helper()
+	p, err := os.Readlink(filepath.Join(s.Data, "apps", "app", "releases", fmt.Sprintf("v%d", v), "result"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// isGCRoot reports whether Nix lists link as a GC root.
+func isGCRoot(t *testing.T, link string) bool {
+	t.Helper()
+	out, err := exec.Command("nix-store", "--gc", "--print-roots").Output()
+	if err != nil {
+		t.Fatalf("nix-store --gc --print-roots: %v", err)
+	}
+	return strings.Contains(string(out), link+" -> ")
+}
+
+// needEngine skips a test when no Docker Engine API answers at DOCKER_HOST
+// (make test starts podman's), unless NUA_E2E=require, when it fails.
+func needEngine(t *testing.T) *engine {
+	t.Helper()
+	e := &engine{host: os.Getenv("DOCKER_HOST")}
+	if e.host == "" || e.ping() != nil {
+		msg := "skipped: no Docker Engine API at DOCKER_HOST=" + e.host + ": run `make test` (its `containers` target installs podman and starts its API service), or point DOCKER_HOST at one"
+		if os.Getenv("NUA_E2E") == "require" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return e
+}
+
+// TestE2EDockerfile pushes the Dockerfile sample app, checks each instance
+// runs as a container publishing its port on 127.0.0.1 only with the app's
+// config, redeploys under a steady request loop, scales, restarts, stops
+// and starts it, and checks that a
+// Dockerfile that fails to build, or whose process never binds PORT, fails
+// the push while the app keeps serving, and that a killed daemon and a
+// destroyed app leave no container and no image behind.
+func TestE2EDockerfile(t *testing.T) {
+	t.Parallel()
+	e := needEngine(t)
+	s := testutil.StartServer(t, "--keep-releases", "2", "--boot-timeout", "10s")
+	const app = "dockerapp"
+	t.Cleanup(func() { e.removeAll(app) })
+	repo := testutil.NewRepo(t, "dockerapp")
+	out := mustPush(t, s, repo, app)
+	for _, want := range []string{"remote: -----> Dockerfile app detected", "remote:        Each process runs in a container"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("push output lacks %q:\n%s", want, out)
+		}
+	}
+	if status, body := s.Get(app, "/"); status != 200 || body != "hello from dockerapp world\n" {
+		t.Fatalf("GET / = %d %q, want the Dockerfile sample", status, body)
+	}
+	if got := e.containers(t, app); len(got) != 1 || !strings.Contains(got[0], "127.0.0.1:") {
+		t.Fatalf("containers of %s = %q, want one publishing on 127.0.0.1", app, got)
+	}
+	testutil.Eventually(t, 10*time.Second, "container output in logs", func() (bool, string) {
+		out, _ := s.SSH(nil, "logs", app, "-n", "50")
+		return strings.Contains(out, "app[web.1]: dockerapp web listening on :"), out
+	})
+
+	var failed, total atomic.Int64
+	stop := hammer(s, app, &failed, &total)
+	if out, code := s.SSH(nil, "config:set", app, "GREETING=config"); code != 0 {
+		t.Fatalf("config:set: exit %d\n%s", code, out)
+	}
+	testutil.Commit(t, repo, "NOTES", "a redeploy\n")
+	mustPush(t, s, repo, app)
+	if status, body := s.Get(app, "/"); status != 200 || body != "hello from dockerapp config\n" {
+		t.Fatalf("GET / after the redeploy = %d %q, want the config reaching the container", status, body)
+	}
+	stop()
+	if failed.Load() != 0 || total.Load() < 10 {
+		t.Fatalf("%d of %d requests failed during the redeploys", failed.Load(), total.Load())
+	}
+	t.Logf("%d requests, none failed, during a config change and a redeploy", total.Load())
+	testutil.Eventually(t, 30*time.Second, "old containers gone", func() (bool, string) {
+		got := e.containers(t, app)
+		return len(got) == 1, strings.Join(got, "\n")
+	})
+
+	broken, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "testdata", "apps", "broken-docker", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := e.images(t)
+	testutil.Commit(t, repo, "Dockerfile", string(broken))
+	out, code := s.Push(repo, app, "main")
+	if code == 0 || !strings.Contains(out, "remote:        nua-broken-step-output") {
+		t.Fatalf("push of a failing Dockerfile: exit %d, want failure with the step's output:\n%s", code, out)
+	}
+	if status, body := s.Get(app, "/"); status != 200 || body != "hello from dockerapp config\n" {
+		t.Fatalf("GET / after the failed push = %d %q, want the running release", status, body)
+	}
+	if got := e.images(t); got != images {
+		t.Errorf("images after a failed build:\n%s\nwant as before:\n%s", got, images)
+	}
+
+	// An image whose process never binds PORT never gets traffic; its
+	// container and image go.
+	testutil.Commit(t, repo, "Dockerfile", "FROM nua-busybox:local\nCMD [\"sleep\", \"600\"]\n")
+	out, code = s.Push(repo, app, "main")
+	if code == 0 || !strings.Contains(out, "did not listen on PORT") {
+		t.Fatalf("push of an image that never listens: exit %d, want failure:\n%s", code, out)
+	}
+	if status, body := s.Get(app, "/"); status != 200 || body != "hello from dockerapp config\n" {
+		t.Fatalf("GET / after the failed push = %d %q, want the running release", status, body)
+	}
+	testutil.Eventually(t, 30*time.Second, "only the live container and image left", func() (bool, string) {
+		got := e.containers(t, app)
+		return len(got) == 1 && e.images(t) == images, strings.Join(got, "\n") + "\n" + e.images(t)
+	})
+
+	// A one-off command runs in a container of the release's image, with
+	// the app's config, and its exit status comes back.
+	out, code = s.SSH(nil, "run", app, "sh", "-c", "'cat /www/cgi-bin/index.cgi >/dev/null && echo run sees $GREETING; exit 7'")
+	if code != 7 || !strings.Contains(out, "run sees config") {
+		t.Fatalf("run: exit %d, want 7 and the container's output:\n%s", code, out)
+	}
+
+	// Scale, restart, stop and start act on containers as on processes.
+	for _, step := range []struct {
+		args []string
+		n    int // the app's containers afterwards
+	}{
+		{[]string{"ps:scale", app, "web=2"}, 2},
+		{[]string{"restart", app}, 2},
+		{[]string{"ps:scale", app, "web=1"}, 1},
+		{[]string{"ps:stop", app}, 0},
+		{[]string{"ps:start", app}, 1},
+	} {
+		if out, code := s.SSH(nil, step.args...); code != 0 {
+			t.Fatalf("%s: exit %d\n%s", step.args[0], code, out)
+		}
+		testutil.Eventually(t, 30*time.Second, fmt.Sprintf("%d container(s) after %s", step.n, step.args[0]), func() (bool, string) {
+			got := e.containers(t, app)
+			return len(got) == step.n, strings.Join(got, "\n")
+		})
+		if step.n > 0 {
+			if status, body := s.Get(app, "/"); status != 200 || body != "hello from dockerapp config\n" {
+				t.Fatalf("GET / after %s = %d %q", step.args[0], status, body)
+			}
+		}
+	}
+
+	// A crashed daemon leaves no container behind; a restarted one runs the
+	// app again.
+	s.Kill()
+	testutil.Eventually(t, 30*time.Second, "no container left after the daemon died", func() (bool, string) {
+		got := e.containers(t, app)
+		return len(got) == 0, strings.Join(got, "\n")
+	})
+	s.Start()
+	testutil.Eventually(t, 30*time.Second, "the app back after a restart", func() (bool, string) {
+		status, body := s.Get(app, "/")
+		return status == 200 && body == "hello from dockerapp config\n", body
+	})
+
+	if out, code := s.SSH(nil, "apps:destroy", app, "--confirm", app); code != 0 {
+		t.Fatalf("apps:destroy: exit %d\n%s", code, out)
+	}
+	testutil.Eventually(t, 30*time.Second, "no container left", func() (bool, string) {
+		got := e.containers(t, app)
+		return len(got) == 0, strings.Join(got, "\n")
+	})
+	if got := e.images(t); strings.Contains(got, "nua/"+app) {
+		t.Errorf("images of %s after apps:destroy:\n%s", app, got)
+	}
+}
+
+// engine is the Docker Engine API the tests check, through its HTTP API.
+type engine struct{ host string }
+
+func (e *engine) client() *http.Client {
+	sock := strings.TrimPrefix(e.host, "unix://")
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		},
+	}}
+}
+
+func (e *engine) get(path string, out any) error {
+	resp, err := e.client().Get("http://docker/v1.41" + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+func (e *engine) ping() error { return e.get("/_ping", nil) }
+
+// removeAll removes what a failed test may leave of app: its containers
+// and its release images.
+func (e *engine) removeAll(app string) {
+	var cs []struct {
+		ID string `json:"Id"`
+	}
+	e.get(`/containers/json?all=1&filters={"label":["nua.app=`+app+`"]}`, &cs)
+	for _, c := range cs {
+		e.del("/containers/" + c.ID + "?force=1")
+	}
+	var is []struct{ RepoTags []string }
+	e.get("/images/json", &is)
+	for _, i := range is {
+		for _, tag := range i.RepoTags {
+			if strings.HasPrefix(tag, "nua/"+app+":") || strings.Contains(tag, "/nua/"+app+":") {
+				e.del("/images/" + tag)
+			}
+		}
+	}
+}
+
+func (e *engine) del(path string) {
+	req, _ := http.NewRequest("DELETE", "http://docker/v1.41"+path, nil)
+	if resp, err := e.client().Do(req); err == nil {
+		resp.Body.Close()
+	}
+}
+
+// containers lists app's containers, running or not, with their ports.
+func (e *engine) containers(t *testing.T, app string) []string {
+	t.Helper()
+	var cs []struct {
+		Names []string
+		Ports []struct {
+			IP         string
+			PublicPort int
+		}
+	}
+	if err := e.get(`/containers/json?all=1&filters={"label":["nua.app=`+app+`"]}`, &cs); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, c := range cs {
+		line := strings.Join(c.Names, ",")
+		for _, p := range c.Ports {
+			line += fmt.Sprintf(" %s:%d", p.IP, p.PublicPort)
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// images lists the engine's images, all of them, one per line.
+func (e *engine) images(t *testing.T) string {
+	t.Helper()
+	var is []struct {
+		ID       string `json:"Id"`
+		RepoTags []string
+	}
+	if err := e.get("/images/json?all=1", &is); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, i := range is {
+		lines = append(lines, i.ID+" "+strings.Join(i.RepoTags, ","))
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// TestE2EBackendMissing checks that an app whose backend cannot run here
+// fails the push with one line saying which backend, why and what is
+// missing; that `doctor` says so too; and that NUA_BUILDER=native builds
+// the same app natively.
+func TestE2EBackendMissing(t *testing.T) {
+	t.Parallel()
+	gone := "unix://" + filepath.Join(t.TempDir(), "no-engine.sock")
+	s := testutil.StartServerEnv(t, []string{"DOCKER_HOST=" + gone})
+	repo := testutil.NewRepo(t, "procfile")
+	testutil.Commit(t, repo, "Dockerfile", "FROM nua-busybox:local\n")
+	out, code := s.Push(repo, "app", "main")
+	want := "remote:  !     deploy failed: build: build backend unavailable: docker backend chosen (the app has a Dockerfile) but no Docker Engine API answers at " + gone +
+		" (dial: connect: no such file or directory): run Docker, or `podman system service`, and point DOCKER_HOST at it; or set NUA_BUILDER=native to build without it"
+	if code == 0 || !strings.Contains(out, want) {
+		t.Fatalf("push with no Docker API: exit %d, want failure with %q:\n%s", code, want, out)
+	}
+
+	out, code = s.SSH(nil, "doctor")
+	if code != 0 || !strings.Contains(out, "native   ok") || !strings.Contains(out, "docker   unavailable: no Docker Engine API answers at "+gone) {
+		t.Fatalf("doctor: exit %d, want native ok and docker unavailable:\n%s", code, out)
+	}
+
+	if out, code := s.SSH(nil, "config:set", "app", "NUA_BUILDER=native"); code != 0 {
+		t.Fatalf("config:set: exit %d\n%s", code, out)
+	}
+	out = mustPush(t, s, repo, "app")
+	if !strings.Contains(out, "remote: -----> Procfile app detected") {
+		t.Fatalf("push with NUA_BUILDER=native did not build natively:\n%s", out)
+	}
+	if status, body := s.Get("app", "/"); status != 200 || !strings.Contains(body, "hello from procfile") {
+		t.Fatalf("GET / = %d %q, want the natively built app", status, body)
+	}
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Starts or stops the container engine the tests use: podman's Docker
+# Engine API service on a socket in DIR, with the settings this kind of
+# host needs (runc, ulimits it accepts), and a local base image
+# nua-busybox:local (busybox-static imported; no registry is reachable).
+#
+#   containers.sh start DIR   prints nothing; DOCKER_HOST=unix://DIR/podman.sock
+#   containers.sh stop DIR
+set -euo pipefail
+cmd=${1:?start or stop}
+dir=${2:?a directory}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+export CONTAINERS_CONF=$dir/containers.conf
+case $cmd in
+start)
+	command -v podman >/dev/null || { echo "podman is missing: run make deps" >&2; exit 1; }
+	cat >"$CONTAINERS_CONF" <<'CONF'
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+runtime = "runc"
+CONF
+	if ! podman image exists nua-busybox:local; then
+		root=$(mktemp -d)
+		mkdir -p "$root/bin" "$root/tmp" "$root/etc"
+		cp /bin/busybox "$root/bin/"
+		for a in $(/bin/busybox --list); do [ -e "$root/bin/$a" ] || ln -s busybox "$root/bin/$a"; done
+		echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+		echo 'root:x:0:' >"$root/etc/group"
+		tar -C "$root" -c . | podman import -q - nua-busybox:local >/dev/null
+		rm -rf "$root"
+	fi
+	if [ -f "$dir/podman.pid" ] && kill -0 "$(cat "$dir/podman.pid")" 2>/dev/null; then
+		exit 0
+	fi
+	rm -f "$dir/podman.sock"
+	setsid podman system service --time=0 "unix://$dir/podman.sock" >"$dir/podman.log" 2>&1 </dev/null &
+	echo $! >"$dir/podman.pid"
+	for _ in $(seq 100); do
+		[ -S "$dir/podman.sock" ] && exit 0
+		sleep 0.1
+	done
+	echo "podman system service did not answer; see $dir/podman.log" >&2
+	exit 1
+	;;
+stop)
+	if [ -f "$dir/podman.pid" ]; then
+		kill "$(cat "$dir/podman.pid")" 2>/dev/null || true
+		rm -f "$dir/podman.pid"
+	fi
+	;;
+*)
+	echo "usage: containers.sh start|stop DIR" >&2
+	exit 2
+	;;
+esac

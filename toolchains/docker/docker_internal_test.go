@@ -1,0 +1,117 @@
+package docker
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func frame(stream byte, s string) []byte {
+	n := len(s)
+	return append([]byte{stream, 0, 0, 0, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}, s...)
+}
+
+func TestDemux(t *testing.T) {
+	tests := []struct {
+		name           string
+		in             []byte
+		stdout, stderr string
+		wantErr        bool
+	}{
+		{name: "both streams", in: slices.Concat(frame(1, "out 1\n"), frame(2, "err\n"), frame(1, "out 2\n")), stdout: "out 1\nout 2\n", stderr: "err\n"},
+		{name: "empty", in: nil},
+		{name: "truncated payload", in: frame(1, "hello")[:10], stdout: "he", wantErr: true},
+		{name: "truncated header", in: []byte{1, 0, 0}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			err := demux(bytes.NewReader(tt.in), &out, &errb)
+			if (err != nil) != tt.wantErr || out.String() != tt.stdout || errb.String() != tt.stderr {
+				t.Fatalf("demux = %q, %q, %v; want %q, %q, error %v", out.String(), errb.String(), err, tt.stdout, tt.stderr, tt.wantErr)
+			}
+		})
+	}
+}
+
+func FuzzDemux(f *testing.F) {
+	f.Add(slices.Concat(frame(1, "a\n"), frame(2, "b")))
+	f.Add([]byte{2, 0, 0, 0, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var out bytes.Buffer
+		demux(bytes.NewReader(in), &out, &out)
+		if out.Len() > len(in) {
+			t.Fatalf("demux wrote %d bytes from %d", out.Len(), len(in))
+		}
+	})
+}
+
+func TestReleaseTag(t *testing.T) {
+	tests := []struct {
+		slug, repo, tag string
+		ok              bool
+	}{
+		{"/data/apps/hello/releases/v12", "nua/hello", "v12", true},
+		{"/data/apps/hello/releases/.build-123", "", "", false},
+		{"/data/apps/hello/releases/v", "", "", false},
+		{"/tmp/x/v3", "", "", false},
+	}
+	for _, tt := range tests {
+		repo, tag, ok := releaseTag(tt.slug)
+		if repo != tt.repo || tag != tt.tag || ok != tt.ok {
+			t.Errorf("releaseTag(%q) = %q, %q, %v; want %q, %q, %v", tt.slug, repo, tag, ok, tt.repo, tt.tag, tt.ok)
+		}
+	}
+}
+
+func TestContainerSpec(t *testing.T) {
+	m := Manifest{Host: "unix:///x", Image: "sha256:abc", Commands: map[string]string{"worker": "run worker"}}
+	env := []string{"PATH=/host/bin", "HOME=/data/apps/a/releases/v1", "NUA_APP=a", "NUA_DATA_DIR=/data/apps/a/data", "GREETING=hi", "PORT=5005", "PS=web.1"}
+	web := containerSpecFor(m, RunConfig{Type: "web", Env: env})
+	if web.Cmd != nil {
+		t.Errorf("web Cmd = %q, want the image's own", web.Cmd)
+	}
+	if want := []string{"NUA_APP=a", "GREETING=hi", "PORT=5005", "PS=web.1"}; !slices.Equal(web.Env, want) {
+		t.Errorf("Env = %q, want %q (no host variables)", web.Env, want)
+	}
+	if got := web.HostConfig.PortBindings["5005/tcp"]; len(got) != 1 || got[0] != (portBinding{HostIP: "127.0.0.1", HostPort: "5005"}) {
+		t.Errorf("PortBindings = %v, want 127.0.0.1:5005 only", web.HostConfig.PortBindings)
+	}
+	if !web.HostConfig.Init || web.Labels["nua.app"] != "a" || web.Labels["nua.ps"] != "web.1" {
+		t.Errorf("spec = %+v, want an init and the app's labels", web)
+	}
+	worker := containerSpecFor(m, RunConfig{Type: "worker", Env: []string{"PS=worker.1"}})
+	if want := []string{"/bin/sh", "-c", "run worker"}; !slices.Equal(worker.Cmd, want) || worker.HostConfig.PortBindings != nil {
+		t.Errorf("worker = %+v, want Cmd %q and no port", worker, want)
+	}
+}
+
+func TestTarDirKeepsLinks(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644)
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	os.Symlink("/etc/passwd", filepath.Join(dir, "sub", "link"))
+	var buf bytes.Buffer
+	if err := tarDir(dir, &buf); err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(&buf)
+	var got []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, h.Name+">"+h.Linkname)
+	}
+	if want := []string{"Dockerfile>", "sub>", "sub/link>/etc/passwd"}; !slices.Equal(got, want) {
+		t.Fatalf("tar entries = %q, want %q (links not followed)", got, want)
+	}
+}
