@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nua-paas/nua/toolchains/internal/srcfile"
+
 	"github.com/nua-paas/nua/buildpacks"
 )
 
@@ -83,14 +85,7 @@ func (*Toolchain) LooksFor() string { return "go.mod (Go)" }
 
 // Detect reports whether src has a go.mod file.
 func (*Toolchain) Detect(src string) (bool, error) {
-	fi, err := os.Stat(filepath.Join(src, "go.mod"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("stat go.mod: %w", err)
-	}
-	return fi.Mode().IsRegular(), nil
+	return srcfile.Has(src, "go.mod")
 }
 
 // Build installs the module's main packages into b.Src/bin and makes the

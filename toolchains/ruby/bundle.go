@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nua-paas/nua/toolchains/internal/srcfile"
+
 	"github.com/nua-paas/nua/buildpacks"
 )
 
@@ -118,9 +120,9 @@ func (in install) digest(without string) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "ruby %s\nbundler %s\nwithout %s\n", in.ruby, in.bundler, without)
 	for _, name := range []string{"Gemfile", "Gemfile.lock"} {
-		data, err := readSmall(filepath.Join(in.b.Src, name))
+		data, err := srcfile.Read(in.b.Src, name, maxPinFile)
 		if err != nil {
-			return "", fmt.Errorf("read %s: %w", name, err)
+			return "", err
 		}
 		fmt.Fprintf(h, "%s %d\n", name, len(data))
 		h.Write(data)

@@ -12,13 +12,13 @@ package ruby
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/nua-paas/nua/toolchains/internal/srcfile"
 
 	"github.com/nua-paas/nua/buildpacks"
 )
@@ -48,14 +48,7 @@ func (*Toolchain) LooksFor() string { return "Gemfile (Ruby)" }
 
 // Detect reports whether src has a Gemfile.
 func (*Toolchain) Detect(src string) (bool, error) {
-	fi, err := os.Stat(filepath.Join(src, "Gemfile"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("stat Gemfile: %w", err)
-	}
-	return fi.Mode().IsRegular(), nil
+	return srcfile.Has(src, "Gemfile")
 }
 
 // Doctor reports the host's ruby and bundle commands and their versions.

@@ -5,13 +5,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/nua-paas/nua/toolchains/internal/srcfile"
 )
 
 // maxPinFile bounds the pin files the toolchain reads.
@@ -27,12 +26,12 @@ var versionRE = regexp.MustCompile(`^(?:ruby-)?([0-9]{1,4})\.([0-9]{1,4})(?:\.([
 
 // readRubyVersion reads src/.ruby-version; no file pins no version.
 func readRubyVersion(src string) (rubyVersion, error) {
-	data, err := readSmall(filepath.Join(src, ".ruby-version"))
+	data, err := srcfile.Read(src, ".ruby-version", maxPinFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read .ruby-version: %w", err)
+		return nil, err
 	}
 	line, _, _ := strings.Cut(strings.TrimSpace(string(data)), "\n")
 	return parseRubyVersion(strings.TrimSpace(line))
@@ -129,12 +128,12 @@ type lockInfo struct {
 // readLock checks that Gemfile.lock exists (deployment mode installs
 // exactly what it locks) and reads the Bundler version it was made with.
 func readLock(src string) (lockInfo, error) {
-	data, err := readSmall(filepath.Join(src, "Gemfile.lock"))
+	data, err := srcfile.Read(src, "Gemfile.lock", maxPinFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return lockInfo{}, errors.New("Gemfile.lock not found: run `bundle lock` and commit Gemfile.lock (nua installs exactly the locked gems)")
 	}
 	if err != nil {
-		return lockInfo{}, fmt.Errorf("read Gemfile.lock: %w", err)
+		return lockInfo{}, err
 	}
 	var info lockInfo
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -162,28 +161,4 @@ func checkBundler(locked, host string) error {
 		}
 	}
 	return nil
-}
-
-// readSmall reads a regular file of at most maxPinFile bytes.
-func readSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", filepath.Base(path))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxPinFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxPinFile {
-		return nil, fmt.Errorf("%s is larger than %d bytes", filepath.Base(path), maxPinFile)
-	}
-	return data, nil
 }

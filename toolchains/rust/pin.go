@@ -3,13 +3,12 @@ package rust
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/nua-paas/nua/toolchains/internal/srcfile"
 )
 
 // maxPinFile bounds the pin file the toolchain reads.
@@ -33,12 +32,12 @@ var (
 // channel alone, or the same TOML); neither pins nothing.
 func readPin(src string) (pin, error) {
 	for _, name := range []string{"rust-toolchain.toml", "rust-toolchain"} {
-		data, err := readSmall(filepath.Join(src, name))
+		data, err := srcfile.Read(src, name, maxPinFile)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return pin{}, fmt.Errorf("read %s: %w", name, err)
+			return pin{}, err
 		}
 		return parsePin(name, string(data))
 	}
@@ -165,28 +164,4 @@ func or(s, def string) string {
 		return def
 	}
 	return s
-}
-
-// readSmall reads a regular file of at most maxPinFile bytes.
-func readSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", filepath.Base(path))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxPinFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxPinFile {
-		return nil, fmt.Errorf("%s is larger than %d bytes", filepath.Base(path), maxPinFile)
-	}
-	return data, nil
 }

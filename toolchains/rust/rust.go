@@ -20,6 +20,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/nua-paas/nua/toolchains/internal/srcfile"
+
 	"github.com/nua-paas/nua/buildpacks"
 )
 
@@ -52,14 +54,7 @@ func (*Toolchain) LooksFor() string { return "Cargo.toml (Rust)" }
 
 // Detect reports whether src has a Cargo.toml.
 func (*Toolchain) Detect(src string) (bool, error) {
-	fi, err := os.Stat(filepath.Join(src, "Cargo.toml"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("stat Cargo.toml: %w", err)
-	}
-	return fi.Mode().IsRegular(), nil
+	return srcfile.Has(src, "Cargo.toml")
 }
 
 // Doctor reports the host's cargo and rustc and their versions.

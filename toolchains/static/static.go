@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/nua-paas/nua/toolchains/internal/srcfile"
+
 	"github.com/nua-paas/nua/buildpacks"
 )
 
@@ -42,14 +44,7 @@ func (*Toolchain) Detect(src string) (bool, error) {
 			return false, fmt.Errorf("stat %s: %w", name, err)
 		}
 	}
-	fi, err := os.Stat(filepath.Join(src, "index.html"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("stat index.html: %w", err)
-	}
-	return fi.Mode().IsRegular(), nil
+	return srcfile.Has(src, "index.html")
 }
 
 // Build has nothing to build: it sets the web process to nua's file server.

@@ -33,6 +33,19 @@ func Exists(src, name string) (bool, error) {
 	return true, nil
 }
 
+// Has reports whether src/name is a regular file, following a symlink:
+// what most Detect methods ask.
+func Has(src, name string) (bool, error) {
+	fi, err := os.Stat(filepath.Join(src, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("stat %s: %w", name, err)
+	}
+	return fi.Mode().IsRegular(), nil
+}
+
 // Present reports whether src has an entry called name, of any kind. Detect
 // methods use it: they say which toolchain builds the app, and the build
 // then refuses a manifest that is not a regular file with a clear error.
