@@ -5,10 +5,8 @@ package golang
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"go/version"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,7 +107,7 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 			mod.Go, hostGo, mod.Go)
 	}
 	b.Out.Step("Using %s (go.mod: go %s)", hostGo, mod.wantGo())
-	if err := checkBinDir(b.Src); err != nil {
+	if err := srcfile.CheckBinDir(b.Src); err != nil {
 		return err
 	}
 	if err := install(ctx, b, goCmd, env, mod.Path); err != nil {
@@ -191,21 +189,6 @@ func isMajorSuffix(s string) bool {
 		return false
 	}
 	return strings.Trim(s[1:], "0123456789") == ""
-}
-
-// checkBinDir refuses a bin that is not a plain directory: the pushed tree
-// must not redirect the installed binaries elsewhere through a symlink.
-func checkBinDir(src string) error {
-	fi, err := os.Lstat(filepath.Join(src, "bin"))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case err != nil:
-		return fmt.Errorf("check bin dir: %w", err)
-	case !fi.IsDir():
-		return errors.New("check bin dir: bin is not a directory (a symlink?): go installs the app's binaries there")
-	}
-	return nil
 }
 
 // goVersion returns the host go's version, e.g. "go1.26.8".

@@ -3,14 +3,14 @@ package python
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/nua-paas/nua/toolchains/internal/srcfile"
 
 	"github.com/nua-paas/nua/buildpacks"
 	"github.com/nua-paas/nua/toolchains/internal/treecache"
@@ -137,14 +137,11 @@ func absShebang(script []byte, bin string) (interp string, rest []byte, ok bool)
 // left alone.
 func linkBin(b *buildpacks.Build, venv string) error {
 	bin := filepath.Join(b.Src, "bin")
-	if fi, err := os.Lstat(bin); errors.Is(err, fs.ErrNotExist) {
-		if err := os.Mkdir(bin, 0o755); err != nil {
-			return fmt.Errorf("create bin dir: %w", err)
-		}
-	} else if err != nil {
-		return fmt.Errorf("check bin dir: %w", err)
-	} else if !fi.IsDir() {
-		return errors.New("check bin dir: bin is not a directory (a symlink?): nua links the virtualenv's commands there")
+	if err := srcfile.CheckBinDir(b.Src); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return fmt.Errorf("create bin dir: %w", err)
 	}
 	entries, err := os.ReadDir(filepath.Join(venv, "bin"))
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nua-paas/nua/toolchains/internal/version"
+
 	"github.com/nua-paas/nua/toolchains/internal/srcfile"
 )
 
@@ -71,7 +73,7 @@ func (v rubyVersion) check(host string) error {
 	if err != nil {
 		return fmt.Errorf("host ruby: %w", err)
 	}
-	if h[0] != v[0] || compare(h, v) < 0 {
+	if h[0] != v[0] || version.ComparePrefix(h, v) < 0 {
 		return fmt.Errorf(".ruby-version asks for ruby %s but the server has ruby %s: install Ruby %s on the server, or change .ruby-version", v, host, v)
 	}
 	return nil
@@ -83,23 +85,6 @@ func (v rubyVersion) note(host string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (.ruby-version: %s)", v)
-}
-
-// compare compares the numbers of a and b, as far as b goes.
-func compare(a, b []int) int {
-	for i := range b {
-		x := 0
-		if i < len(a) {
-			x = a[i]
-		}
-		if x != b[i] {
-			if x < b[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
 }
 
 // leadingVersion returns the dotted version at the start of s ("3.1.2p20"

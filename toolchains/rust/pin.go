@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nua-paas/nua/toolchains/internal/version"
+
 	"github.com/nua-paas/nua/toolchains/internal/srcfile"
 )
 
@@ -109,7 +111,7 @@ func (p pin) check(release string) error {
 	wantChannel := strings.SplitN(p.channel, "-", 2)[0]
 	switch {
 	case p.version != nil:
-		if compare(parseNumbers(host), p.version) < 0 {
+		if version.ComparePrefix(parseNumbers(host), p.version) < 0 {
 			return fmt.Errorf("%s asks for Rust %s but the server has rustc %s: install Rust %s or newer on the server, or change the channel",
 				p.file, p.channel, release, p.channel)
 		}
@@ -140,23 +142,6 @@ func parseNumbers(v string) []int {
 		nums = append(nums, n)
 	}
 	return nums
-}
-
-// compare compares the numbers of a and b, as far as b goes.
-func compare(a, b []int) int {
-	for i := range b {
-		x := 0
-		if i < len(a) {
-			x = a[i]
-		}
-		if x != b[i] {
-			if x < b[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
 }
 
 func or(s, def string) string {

@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,7 +83,7 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 		return err
 	}
 	b.Out.Step("Using rustc %s and cargo %s%s", rt.release, rt.cargoVersion, pin.note())
-	if err := checkBinDir(b.Src); err != nil {
+	if err := srcfile.CheckBinDir(b.Src); err != nil {
 		return err
 	}
 	bins, err := build(ctx, b, rt)
@@ -167,21 +166,6 @@ func hostOutput(ctx context.Context, name string, args ...string) (string, error
 		return "", fmt.Errorf("%s %s: %w", filepath.Base(name), strings.Join(args, " "), err)
 	}
 	return string(out), nil
-}
-
-// checkBinDir refuses a bin that is not a plain directory: the pushed tree
-// must not redirect the installed binaries through a symlink.
-func checkBinDir(src string) error {
-	fi, err := os.Lstat(filepath.Join(src, "bin"))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case err != nil:
-		return fmt.Errorf("check bin dir: %w", err)
-	case !fi.IsDir():
-		return errors.New("check bin dir: bin is not a directory (a symlink?): nua installs the app's binaries there")
-	}
-	return nil
 }
 
 // setWeb makes the app's binary the default web process when it has

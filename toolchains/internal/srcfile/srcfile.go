@@ -85,3 +85,18 @@ func Read(src, name string, max int64) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// CheckBinDir refuses a bin that is not a plain directory: the pushed tree
+// must not redirect the binaries a toolchain installs through a symlink.
+func CheckBinDir(src string) error {
+	fi, err := os.Lstat(filepath.Join(src, "bin"))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("check bin dir: %w", err)
+	case !fi.IsDir():
+		return errors.New("check bin dir: bin is not a directory (a symlink?): nua installs the app's binaries there")
+	}
+	return nil
+}
