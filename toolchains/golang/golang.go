@@ -123,7 +123,12 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 
 // install runs go install for every package of the module.
 func install(ctx context.Context, b *buildpacks.Build, goCmd string, env []string, modPath string) error {
-	args := []string{"install", "-trimpath", "-modcacherw", "-buildvcs=false", "./..."}
+	extra, err := BuildFlags(b)
+	if err != nil {
+		return err
+	}
+	args := append([]string{"install", "-trimpath", "-modcacherw", "-buildvcs=false"}, extra...)
+	args = append(args, "./...")
 	b.Out.Step("Compiling %s", modPath)
 	b.Out.Info("go %s", strings.Join(args, " "))
 	start := time.Now()
@@ -134,6 +139,19 @@ func install(ctx context.Context, b *buildpacks.Build, goCmd string, env []strin
 	}
 	b.Out.Info("Compiled in %s", time.Since(start).Round(10*time.Millisecond))
 	return nil
+}
+
+// BuildFlags returns the flags of the app's GO_BUILD_FLAGS config, added to
+// go install: split on white space (no shell), each one a flag.
+func BuildFlags(b *buildpacks.Build) ([]string, error) {
+	v, _ := b.Getenv("GO_BUILD_FLAGS")
+	flags := strings.Fields(v)
+	for _, f := range flags {
+		if !strings.HasPrefix(f, "-") || f == "-" || f == "--" {
+			return nil, fmt.Errorf("GO_BUILD_FLAGS: %q is not a flag: give flags such as -tags=prod -ldflags=-s", f)
+		}
+	}
+	return flags, nil
 }
 
 // installed returns the names of the binaries go install wrote to bin.

@@ -236,3 +236,25 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+func TestBuildFlags(t *testing.T) {
+	tests := []struct {
+		name, value string
+		want        []string
+		err         bool
+	}{
+		{"unset", "", nil, false},
+		{"two flags", " -tags=prod  -ldflags=-s ", []string{"-tags=prod", "-ldflags=-s"}, false},
+		{"a package", "-tags=x ./cmd/other", nil, true},
+		{"double dash", "--", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := &buildpacks.Build{Env: []string{"GO_BUILD_FLAGS=" + tt.value}}
+			got, err := golang.BuildFlags(b)
+			if (err != nil) != tt.err || strings.Join(got, " ") != strings.Join(tt.want, " ") {
+				t.Fatalf("BuildFlags(%q)=%q, %v; want %q, error %t", tt.value, got, err, tt.want, tt.err)
+			}
+		})
+	}
+}
