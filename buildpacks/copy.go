@@ -63,12 +63,18 @@ func copyFile(to, from string, d fs.DirEntry) error {
 	if err != nil {
 		return err
 	}
+	return CopyFile(to, from, fi.Mode().Perm())
+}
+
+// CopyFile copies the regular file at from to a new file at to, with perm
+// (plus owner read and write).
+func CopyFile(to, from string, perm fs.FileMode) error {
 	in, err := os.Open(from)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, fi.Mode().Perm()|0o600)
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, perm|0o600)
 	if err != nil {
 		return err
 	}

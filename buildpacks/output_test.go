@@ -3,7 +3,6 @@ package buildpacks_test
 import (
 	"bytes"
 	"fmt"
-	"github.com/nua-paas/nua/internal/testutil"
 	"io"
 	"os/exec"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/internal/testutil"
 )
 
 func TestOutput(t *testing.T) {

@@ -13,9 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nua-paas/nua/toolchains/internal/srcfile"
-
 	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/toolchains/internal/srcfile"
 )
 
 // Paths of the installed gems.

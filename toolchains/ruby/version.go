@@ -10,9 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nua-paas/nua/toolchains/internal/version"
-
 	"github.com/nua-paas/nua/toolchains/internal/srcfile"
+	"github.com/nua-paas/nua/toolchains/internal/version"
 )
 
 // maxPinFile bounds the pin files the toolchain reads.

@@ -133,7 +133,7 @@ func installBins(b *buildpacks.Build, bins []binary) error {
 		if err := os.RemoveAll(to); err != nil {
 			return fmt.Errorf("install binaries: %w", err)
 		}
-		if err := copyFile(to, bin.path, 0o755); err != nil {
+		if err := buildpacks.CopyFile(to, bin.path, 0o755); err != nil {
 			return fmt.Errorf("install binaries: %w", err)
 		}
 		names = append(names, "bin/"+bin.name)

@@ -8,9 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nua-paas/nua/toolchains/internal/version"
-
 	"github.com/nua-paas/nua/toolchains/internal/srcfile"
+	"github.com/nua-paas/nua/toolchains/internal/version"
 )
 
 // maxPinFile bounds the pin file the toolchain reads.

@@ -19,9 +19,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/nua-paas/nua/toolchains/internal/srcfile"
-
 	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/toolchains/internal/srcfile"
 )
 
 var (

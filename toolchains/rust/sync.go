@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/nua-paas/nua/buildpacks"
 )
 
 // syncTree makes dst a copy of src, leaving alone the files whose content
@@ -75,7 +77,7 @@ func syncEntry(to, from string, d fs.DirEntry) error {
 		if err := os.RemoveAll(to); err != nil {
 			return err
 		}
-		return copyFile(to, from, fi.Mode().Perm())
+		return buildpacks.CopyFile(to, from, fi.Mode().Perm())
 	}
 	return nil
 }
@@ -126,21 +128,3 @@ func sameContent(a, b string) bool {
 }
 
 func isEOF(err error) bool { return err == io.EOF || err == io.ErrUnexpectedEOF }
-
-// copyFile copies the file at from to a new file at to.
-func copyFile(to, from string, perm fs.FileMode) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, perm|0o600)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in)
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}

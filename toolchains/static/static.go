@@ -11,9 +11,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/nua-paas/nua/toolchains/internal/srcfile"
-
 	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/toolchains/internal/srcfile"
 )
 
 var _ buildpacks.Buildpack = (*Toolchain)(nil)

@@ -20,6 +20,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/nua-paas/nua/buildpacks"
 )
 
 // Cache is a directory of cached trees.
@@ -166,27 +168,15 @@ func Copy(src, dst string, link bool) error {
 	})
 }
 
+// copyFile copies src to dst keeping its modification time: Python's
+// bytecode caches are valid for their source's mtime.
 func copyFile(src, dst string) error {
-	in, err := os.Open(src)
+	fi, err := os.Stat(src)
 	if err != nil {
 		return err
 	}
-	defer in.Close()
-	fi, err := in.Stat()
-	if err != nil {
+	if err := buildpacks.CopyFile(dst, src, fi.Mode().Perm()); err != nil {
 		return err
 	}
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	// Python's bytecode caches are valid for their source's mtime.
 	return os.Chtimes(dst, fi.ModTime(), fi.ModTime())
 }
