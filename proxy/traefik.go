@@ -121,25 +121,10 @@ func (t *Traefik) Open(ctx context.Context) error {
 	if t.cfg.External {
 		return nil
 	}
-	apiAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	if err := t.writeStatic(apiAddr); err != nil {
-		return err
-	}
-	t.mu.Lock()
-	t.apiAddr = apiAddr
-	t.mu.Unlock()
-
-	p, err := t.start()
-	if err != nil {
-		return err
-	}
 	ctx, cancel := t.withTimeout(ctx)
 	defer cancel()
-	if err := t.waitReady(ctx, p); err != nil {
-		p.stop(context.Background(), time.Second)
+	p, apiAddr, err := t.startReady(ctx)
+	if err != nil {
 		return err
 	}
 	superCtx, stop := context.WithCancel(context.Background())
@@ -150,6 +135,39 @@ func (t *Traefik) Open(ctx context.Context) error {
 	go t.supervise(superCtx, p)
 	t.log.Info("traefik started", "pid", p.pid(), "http", t.cfg.HTTPAddr, "api", apiAddr)
 	return nil
+}
+
+// startReady picks the API port, writes the static configuration and
+// starts Traefik until it serves. The API port is picked free but may be
+// taken before Traefik binds it: that failure alone is retried with a
+// fresh port.
+func (t *Traefik) startReady(ctx context.Context) (*process, string, error) {
+	for attempt := 1; ; attempt++ {
+		apiAddr, err := freeAddr()
+		if err != nil {
+			return nil, "", err
+		}
+		if err := t.writeStatic(apiAddr); err != nil {
+			return nil, "", err
+		}
+		t.mu.Lock()
+		t.apiAddr = apiAddr
+		t.mu.Unlock()
+		p, err := t.start()
+		if err != nil {
+			return nil, "", err
+		}
+		err = t.waitReady(ctx, p)
+		if err == nil {
+			return p, apiAddr, nil
+		}
+		p.stop(context.Background(), time.Second)
+		taken := strings.Contains(err.Error(), apiAddr) && strings.Contains(err.Error(), "address already in use")
+		if !taken || attempt == 3 {
+			return nil, "", err
+		}
+		t.log.Warn("traefik api port taken, picking another", "api", apiAddr)
+	}
 }
 
 // absPaths makes the configured paths absolute, as Traefik runs in Dir. A

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -82,7 +83,18 @@ func StartServerEnv(tb testing.TB, env []string, extra ...string) *Server {
 	must(tb, os.MkdirAll(filepath.Join(s.Home, ".ssh"), 0o700))
 	s.Key = filepath.Join(s.Home, ".ssh", "id_ed25519")
 	Run(tb, "", nil, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", s.Key)
-	s.Start()
+	// Another test may bind a port between its pick and the server's
+	// bind: that one failure is retried with fresh ports.
+	for attempt := 1; ; attempt++ {
+		err := s.start()
+		if err == nil {
+			break
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			tb.Fatal(err)
+		}
+		s.SSHPort, s.HTTPPort = FreePort(tb), FreePort(tb)
+	}
 	tb.Cleanup(s.Stop)
 	pub, err := os.ReadFile(s.Key + ".pub")
 	must(tb, err)
@@ -94,6 +106,15 @@ func StartServerEnv(tb testing.TB, env []string, extra ...string) *Server {
 
 // Start starts the server process and waits until it is ready.
 func (s *Server) Start() {
+	s.tb.Helper()
+	if err := s.start(); err != nil {
+		s.tb.Fatal(err)
+	}
+}
+
+// start starts the server process and waits until it is ready; the error
+// carries the server's log when it exits first.
+func (s *Server) start() error {
 	s.tb.Helper()
 	logf, err := os.OpenFile(s.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	must(s.tb, err)
@@ -113,14 +134,18 @@ func (s *Server) Start() {
 	logf.Close()
 	s.exited = make(chan struct{})
 	go func() { s.cmd.Wait(); close(s.exited) }()
+	var exited error
 	Eventually(s.tb, 60*time.Second, "server ready", func() (bool, string) {
 		select {
 		case <-s.exited:
-			s.tb.Fatalf("nua server exited:\n%s", s.Log())
+			s.cmd = nil
+			exited = fmt.Errorf("nua server exited:\n%s", s.Log()[from:])
+			return true, ""
 		default:
 		}
 		return strings.Contains(s.Log()[from:], "msg=ready"), ""
 	})
+	return exited
 }
 
 func goCache(tb testing.TB) string {
@@ -339,13 +364,40 @@ func Eventually(tb testing.TB, within time.Duration, what string, cond func() (b
 	}
 }
 
-// FreePort returns a loopback port that was free a moment ago.
+// FreePort returns a loopback port that was free a moment ago. It is
+// drawn below the kernel's ephemeral range when there is room, so no
+// port the kernel hands out meanwhile (an app's, Traefik's API, a client
+// connection's) can take it before the server binds it.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
+	if low := ephemeralLow(); low > 12000 {
+		for range 50 {
+			port := 10000 + rand.IntN(low-10000)
+			if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+				l.Close()
+				return port
+			}
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	must(tb, err)
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range, 0 when
+// unknown.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[0])
+	return n
 }
 
 // RSS returns the resident set size of pid in KiB.
