@@ -15,7 +15,7 @@ ENGINE_ENV := DOCKER_HOST=unix://$(CONTAINERS)/podman.sock CONTAINERS_CONF=$(CON
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/nua ./cmd/nua
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/nua ./cmd/nua-cnb
 
 # Debian packages the tests drive for real: git, the OpenSSH client, perl,
 # Node.js with npm, Python 3 with venv, Ruby and Bundler, cargo, nix, podman.
@@ -23,7 +23,7 @@ deps:
 	@internal/tools/deps.sh
 
 # Starts podman's Docker API service (stopped again after the tests).
-containers: deps
+containers: deps build
 	@internal/tools/containers.sh start $(CONTAINERS)
 
 # Traefik v3, built once per machine and cached outside the repository.

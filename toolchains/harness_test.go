@@ -24,6 +24,7 @@ import (
 	"github.com/nua-paas/nua/buildpacks"
 	"github.com/nua-paas/nua/procman"
 	"github.com/nua-paas/nua/toolchains"
+	"github.com/nua-paas/nua/toolchains/cnb"
 	"github.com/nua-paas/nua/toolchains/docker"
 )
 
@@ -179,9 +180,24 @@ var samples = []struct {
 		needs:     "engine",
 	},
 	{
+		app:       "cnbapp",
+		buildpack: "Cloud Native Buildpacks",
+		procs:     map[string]string{"web": "exec nua container-run web", "worker": "exec nua container-run worker"},
+		output:    []string{"-----> Cloud Native Buildpacks app detected\n", "       Builder: nua-cnb-builder:local\n", "; process types: web, worker\n"},
+		warm:      "       reusing the cached stamp layer\n",
+		needs:     "cnb",
+	},
+	{
+		app:       "broken-cnb",
+		buildpack: "Cloud Native Buildpacks",
+		errText:   "build Cloud Native Buildpacks app: pack build: exit status 1",
+		output:    []string{"       nua-cnb: pack build with nua-no-such-builder:local: failed to fetch builder image"},
+		needs:     "cnb",
+	},
+	{
 		app:   "empty",
 		errIs: buildpacks.ErrNoApp,
-		errText: "no app detected: nua looks for flake.nix or default.nix (Nix), a Dockerfile (Docker), go.mod (Go), package.json (Node.js), " +
+		errText: "no app detected: nua looks for flake.nix or default.nix (Nix), a project.toml (Cloud Native Buildpacks), a Dockerfile (Docker), go.mod (Go), package.json (Node.js), " +
 			"requirements.txt, pyproject.toml, setup.py or Pipfile (Python), Gemfile (Ruby), Cargo.toml (Rust), index.html (static site) or a Procfile",
 	},
 }
@@ -429,7 +445,8 @@ func TestBuildNixProcfile(t *testing.T) {
 }
 
 // needTool skips the test when tool is not installed ("engine": when no
-// Docker Engine API answers at DOCKER_HOST), unless NUA_E2E is "require"
+// Docker Engine API answers at DOCKER_HOST; "cnb": when nua-cnb is missing
+// too), unless NUA_E2E is "require"
 // (as under `make test`, which provides them).
 func needTool(t *testing.T, tool string) {
 	t.Helper()
@@ -439,6 +456,8 @@ func needTool(t *testing.T, tool string) {
 		return
 	case "engine":
 		err = docker.New().Available(t.Context())
+	case "cnb":
+		err = cnb.New().Available(t.Context())
 	default:
 		_, err = exec.LookPath(tool)
 	}
@@ -562,7 +581,7 @@ func TestBuiltinOrder(t *testing.T) {
 	for _, bp := range toolchains.Builtin(toolchains.Config{}) {
 		got = append(got, bp.Name())
 	}
-	if want := []string{"Nix", "Dockerfile", "Go", "Node.js", "Python", "Ruby", "Rust", "Static", "Procfile"}; !slices.Equal(got, want) {
+	if want := []string{"Nix", "Cloud Native Buildpacks", "Dockerfile", "Go", "Node.js", "Python", "Ruby", "Rust", "Static", "Procfile"}; !slices.Equal(got, want) {
 		t.Fatalf("Builtin()=%v, want %v", got, want)
 	}
 }

@@ -25,6 +25,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	pythonSeeds = dir
+	// nua-cnb, which CNB builds run, is built beside nua (make test).
+	if bin := os.Getenv("NUA_BIN"); bin != "" {
+		os.Setenv("PATH", filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
 	os.Exit(m.Run())
 }
 

@@ -1,6 +1,7 @@
 package toolchains_test
 
 import (
+	"context"
 	"bufio"
 	"bytes"
 	"os"
@@ -27,7 +28,9 @@ func TestWarmRebuild(t *testing.T) {
 			for range 2 {
 				var out bytes.Buffer
 				start := time.Now()
-				if _, err := newBuilder().Build(t.Context(), copyApp(t, s.app), cache, nil, &out); err != nil {
+				slug := copyApp(t, s.app)
+				t.Cleanup(func() { newBuilder().Remove(context.Background(), slug) }) // images
+				if _, err := newBuilder().Build(t.Context(), slug, cache, nil, &out); err != nil {
 					t.Fatalf("Build: %v\n%s", err, out.String())
 				}
 				times = append(times, time.Since(start))

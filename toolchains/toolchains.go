@@ -4,6 +4,7 @@ package toolchains
 
 import (
 	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/toolchains/cnb"
 	"github.com/nua-paas/nua/toolchains/docker"
 	"github.com/nua-paas/nua/toolchains/generic"
 	"github.com/nua-paas/nua/toolchains/golang"
@@ -26,8 +27,8 @@ type Config struct {
 }
 
 // Builtin returns the built-in buildpacks in detection order: the first one
-// that detects an app builds it. The build backends come first: a flake.nix
-// or a Dockerfile says how the app wants to be built more precisely than a
+// that detects an app builds it. The build backends come first: a flake.nix,
+// a project.toml or a Dockerfile says how the app wants to be built more precisely than a
 // go.mod does.
 // Then the language toolchains, so a Node.js or Python app with an
 // index.html is not taken for a static site. Generic comes last, since most apps of the other kinds may have a
@@ -35,6 +36,7 @@ type Config struct {
 func Builtin(cfg Config) []buildpacks.Buildpack {
 	return []buildpacks.Buildpack{
 		nix.New(),
+		cnb.New(),
 		docker.New(),
 		&golang.Toolchain{BuildCache: cfg.GoBuildCache},
 		node.New(),

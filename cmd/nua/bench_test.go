@@ -30,6 +30,7 @@ var benchSamples = []benchSample{
 	{"rustapp", "src/main.rs", func(m string) string { return `const DEFAULT_GREETING: &str = "` + or(m, "world") + `";` }},
 	{"nixapp", "server.pl", func(m string) string { return "|| '" + or(m, "world") + "'" }},
 	{"dockerapp", "index.cgi", func(m string) string { return `"${GREETING:-` + or(m, "world") + `}"` }},
+	{"cnbapp", "public/index.html", func(m string) string { return strings.TrimSpace("hello from cnbapp " + m) }},
 }
 
 func or(s, def string) string {
@@ -50,6 +51,7 @@ func TestBench(t *testing.T) {
 	if e := needEngine(t); e != nil {
 		for run := 1; run <= 3; run++ {
 			t.Cleanup(func() { e.removeAll(fmt.Sprintf("dockerapp-%d", run)) })
+			t.Cleanup(func() { e.removeAll(fmt.Sprintf("cnbapp-%d", run)) })
 		}
 	}
 	const runs = 3

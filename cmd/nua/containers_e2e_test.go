@@ -314,7 +314,7 @@ func (e *engine) removeAll(app string) {
 	e.get("/images/json", &is)
 	for _, i := range is {
 		for _, tag := range i.RepoTags {
-			if strings.HasPrefix(tag, "nua/"+app+":") || strings.Contains(tag, "/nua/"+app+":") {
+			if strings.Contains(tag, "nua/"+app+":") || strings.Contains(tag, "nua-build/"+app+"-") {
 				e.del("/images/" + tag)
 			}
 		}
@@ -401,5 +401,112 @@ func TestE2EBackendMissing(t *testing.T) {
 	}
 	if status, body := s.Get("app", "/"); status != 200 || !strings.Contains(body, "hello from procfile") {
 		t.Fatalf("GET / = %d %q, want the natively built app", status, body)
+	}
+}
+
+// TestE2ECNB pushes the Cloud Native Buildpacks sample app, built by the
+// test setup's offline builder through pack; checks its process types come
+// from the image, each instance is a container publishing on 127.0.0.1
+// only, a redeploy under a steady request loop drops nothing and reuses
+// the build cache; that a one-off runs in the image's environment; that a
+// project.toml naming an unknown builder fails the push with pack's error
+// while the app keeps serving, unless CNB_BUILDER names one; and that a
+// destroyed app leaves no container and no image.
+func TestE2ECNB(t *testing.T) {
+	t.Parallel()
+	e := needEngine(t)
+	s := testutil.StartServer(t, "--keep-releases", "2", "--boot-timeout", "20s")
+	const app = "cnbapp"
+	t.Cleanup(func() { e.removeAll(app) })
+	repo := testutil.NewRepo(t, "cnbapp")
+	out := mustPush(t, s, repo, app)
+	for _, want := range []string{
+		"remote: -----> Cloud Native Buildpacks app detected",
+		"remote:        Builder: nua-cnb-builder:local",
+		"remote:        httpd buildpack: serving public/",
+		"; process types: web, worker",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("push output lacks %q:\n%s", want, out)
+		}
+	}
+	get := func(path, want string) {
+		t.Helper()
+		if status, body := s.Get(app, path); status != 200 || body != want {
+			t.Fatalf("GET %s = %d %q, want %q", path, status, body, want)
+		}
+	}
+	get("/", "hello from cnbapp\n")
+	get("/greeting.txt", "world\n")
+	testutil.Eventually(t, 10*time.Second, "a web and a worker container", func() (bool, string) {
+		got := e.containers(t, app)
+		return len(got) == 2 && slices.ContainsFunc(got, func(c string) bool { return strings.Contains(c, "-web.1-") && strings.Contains(c, " 127.0.0.1:") }), strings.Join(got, "\n")
+	})
+	testutil.Eventually(t, 10*time.Second, "both process types in logs", func() (bool, string) {
+		out, _ := s.SSH(nil, "logs", app, "-n", "50")
+		return strings.Contains(out, "app[web.1]: cnbapp web listening on :") && strings.Contains(out, "app[worker.1]: cnbapp worker up"), out
+	})
+
+	var failed, total atomic.Int64
+	stop := hammer(s, app, &failed, &total)
+	if out, code := s.SSH(nil, "config:set", app, "GREETING=config"); code != 0 {
+		t.Fatalf("config:set: exit %d\n%s", code, out)
+	}
+	testutil.Commit(t, repo, "NOTES", "a redeploy\n")
+	out = mustPush(t, s, repo, app)
+	if !strings.Contains(out, "remote:        reusing the cached stamp layer") {
+		t.Errorf("the redeploy did not reuse the build cache:\n%s", out)
+	}
+	get("/greeting.txt", "config\n") // the config reached the buildpacks
+	stop()
+	if failed.Load() != 0 || total.Load() < 10 {
+		t.Fatalf("%d of %d requests failed during the redeploys", failed.Load(), total.Load())
+	}
+	t.Logf("%d requests, none failed, during a config change and a redeploy", total.Load())
+	testutil.Eventually(t, 30*time.Second, "old containers gone", func() (bool, string) {
+		got := e.containers(t, app)
+		return len(got) == 2, strings.Join(got, "\n")
+	})
+
+	// A one-off runs through the image's launcher, with the app's config.
+	out, code := s.SSH(nil, "run", app, "sh", "-c", "'test -f /workspace/public/index.html && echo run sees $GREETING; exit 7'")
+	if code != 7 || !strings.Contains(out, "run sees config") {
+		t.Fatalf("run: exit %d, want 7 and the container's output:\n%s", code, out)
+	}
+
+	broken, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "testdata", "apps", "broken-cnb", "project.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := e.images(t)
+	testutil.Commit(t, repo, "project.toml", string(broken))
+	out, code = s.Push(repo, app, "main")
+	if code == 0 || !strings.Contains(out, "nua-no-such-builder:local") || !strings.Contains(out, "remote:        nua-cnb: pack build with nua-no-such-builder:local: failed to fetch builder image") {
+		t.Fatalf("push naming an unknown builder: exit %d, want failure with pack's error:\n%s", code, out)
+	}
+	get("/", "hello from cnbapp\n")
+	if got := e.images(t); got != images {
+		t.Errorf("images after a failed build:\n%s\nwant as before:\n%s", got, images)
+	}
+	if got := e.containers(t, app); len(got) != 2 {
+		t.Errorf("containers after a failed build = %q, want the live two", got)
+	}
+
+	// CNB_BUILDER names the builder over project.toml.
+	if out, code := s.SSH(nil, "config:set", app, "CNB_BUILDER=nua-cnb-builder:local"); code != 0 {
+		t.Fatalf("config:set: exit %d\n%s", code, out)
+	}
+	mustPush(t, s, repo, app)
+	get("/", "hello from cnbapp\n")
+
+	if out, code := s.SSH(nil, "apps:destroy", app, "--confirm", app); code != 0 {
+		t.Fatalf("apps:destroy: exit %d\n%s", code, out)
+	}
+	testutil.Eventually(t, 30*time.Second, "no container left", func() (bool, string) {
+		got := e.containers(t, app)
+		return len(got) == 0, strings.Join(got, "\n")
+	})
+	if got := e.images(t); strings.Contains(got, "nua/"+app+":") || strings.Contains(got, "nua-build/"+app+"-") {
+		t.Errorf("images of %s after apps:destroy:\n%s", app, got)
 	}
 }

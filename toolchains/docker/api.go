@@ -189,9 +189,11 @@ func (c *client) removeImage(ctx context.Context, ref string) error {
 
 // imageConfig is what nua reads of an image.
 type imageConfig struct {
+	ID     string `json:"Id"`
 	Config struct {
 		Entrypoint []string
 		Cmd        []string
+		Labels     map[string]string
 	}
 }
 
@@ -204,6 +206,7 @@ func (c *client) inspectImage(ctx context.Context, ref string) (imageConfig, err
 // containerSpec is the body of a container create request.
 type containerSpec struct {
 	Image        string
+	Entrypoint   []string            `json:",omitempty"`
 	Cmd          []string            `json:",omitempty"`
 	Env          []string            `json:",omitempty"`
 	Labels       map[string]string   `json:",omitempty"`
@@ -306,4 +309,23 @@ func demux(r io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+}
+
+// Image is what the engine says of an image.
+type Image struct {
+	ID     string
+	Labels map[string]string
+}
+
+// InspectImage returns the ID and labels of image ref at host.
+func InspectImage(ctx context.Context, host, ref string) (Image, error) {
+	c, err := newClient(host)
+	if err != nil {
+		return Image{}, err
+	}
+	ic, err := c.inspectImage(ctx, ref)
+	if err != nil {
+		return Image{}, err
+	}
+	return Image{ID: ic.ID, Labels: ic.Config.Labels}, nil
 }

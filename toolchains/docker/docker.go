@@ -41,13 +41,34 @@ var (
 // ManifestFile is the file in a slug that says which image runs it.
 const ManifestFile = ".nua-container.json"
 
-// Manifest is what a slug built from a Dockerfile records for its runner.
+// Manifest is what a slug built into an image records for its runner.
 type Manifest struct {
-	Host  string `json:"host"`  // the Docker Engine API address
-	Image string `json:"image"` // the image ID
+	// Backend is the backend that built the image: "docker" (also when
+	// empty) or "cnb".
+	Backend string `json:"backend,omitempty"`
+	Host    string `json:"host"`  // the Docker Engine API address
+	Image   string `json:"image"` // the image ID
+	// BuildTag is the name the build gave the image, if any: removed with
+	// the image.
+	BuildTag string `json:"build_tag,omitempty"`
 	// Commands are the Procfile's commands, run in the container with
-	// /bin/sh -c; a type without one runs the image's own command.
+	// /bin/sh -c (after Launcher); a type without one runs its entry of
+	// Processes, else the image's own command.
 	Commands map[string]string `json:"commands,omitempty"`
+	// Processes are the image's own process types, each the entrypoint
+	// that runs it (a Cloud Native Buildpacks image's /cnb/process/TYPE).
+	Processes map[string][]string `json:"processes,omitempty"`
+	// Launcher is the entrypoint that runs a Procfile command or a
+	// one-off command in the image's environment; empty runs it as is.
+	Launcher []string `json:"launcher,omitempty"`
+}
+
+// backend is m's backend name.
+func (m Manifest) backend() string {
+	if m.Backend == "" {
+		return "docker"
+	}
+	return m.Backend
 }
 
 // Toolchain builds apps that have a Dockerfile.
@@ -55,10 +76,11 @@ type Toolchain struct {
 	// Host is the Docker Engine API address; "" means $DOCKER_HOST, else
 	// DefaultHost.
 	Host string
+	Images
 }
 
 // New returns the Dockerfile backend.
-func New() *Toolchain { return &Toolchain{} }
+func New() *Toolchain { return &Toolchain{Images: Images{Kind: "docker"}} }
 
 // Name returns "Dockerfile".
 func (*Toolchain) Name() string { return "Dockerfile" }
@@ -81,10 +103,13 @@ func (*Toolchain) Detect(src string) (bool, error) {
 	return fi.Mode().IsRegular(), nil
 }
 
-func (t *Toolchain) host() string {
+func (t *Toolchain) host() string { return HostOr(t.Host) }
+
+// HostOr is host, else $DOCKER_HOST, else DefaultHost.
+func HostOr(host string) string {
 	switch {
-	case t.Host != "":
-		return t.Host
+	case host != "":
+		return host
 	case os.Getenv("DOCKER_HOST") != "":
 		return os.Getenv("DOCKER_HOST")
 	}
@@ -92,8 +117,12 @@ func (t *Toolchain) host() string {
 }
 
 // Available reports whether a Docker Engine API answers.
-func (t *Toolchain) Available(ctx context.Context) error {
-	c, err := newClient(t.host())
+func (t *Toolchain) Available(ctx context.Context) error { return Ping(ctx, t.host()) }
+
+// Ping reports whether a Docker Engine API answers at host, with an
+// error that says how to get one.
+func Ping(ctx context.Context, host string) error {
+	c, err := newClient(host)
 	if err != nil {
 		return err
 	}
@@ -106,14 +135,14 @@ func (t *Toolchain) Available(ctx context.Context) error {
 			}
 			err = errors.Unwrap(err)
 		}
-		return fmt.Errorf("no Docker Engine API answers at %s (%v): run Docker, or `podman system service`, and point DOCKER_HOST at it", t.host(), err)
+		return fmt.Errorf("no Docker Engine API answers at %s (%v): run Docker, or `podman system service`, and point DOCKER_HOST at it", host, err)
 	}
 	return nil
 }
 
-// runCommand is the process command of every type: the runner reads the
+// RunCommand is the process command of every type: the runner reads the
 // rest from the slug's manifest.
-func runCommand(typ string) string { return "exec nua container-run " + typ }
+func RunCommand(typ string) string { return "exec nua container-run " + typ }
 
 // Build builds the image and records it in the slug's manifest. The
 // image's own command is the default web process.
@@ -132,51 +161,61 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 		return fmt.Errorf("docker build: %w", err)
 	}
 	b.Out.Info("Built image %s in %s", shortID(id), time.Since(start).Round(10*time.Millisecond))
-	m := Manifest{Host: t.host(), Image: id}
-	if err := writeManifest(b.Src, m); err != nil {
+	m := Manifest{Backend: t.Backend(), Host: t.host(), Image: id}
+	if err := WriteManifest(b.Src, m); err != nil {
 		return err
 	}
-	b.Processes["web"] = runCommand("web")
+	b.Processes["web"] = RunCommand("web")
 	return nil
 }
 
+// Images is what the image backends share once an image is built: the
+// processes run as containers of it, the release tag, the removal. Its
+// methods act only on slugs whose manifest names Kind as their backend.
+type Images struct {
+	Kind string // "docker", "cnb"
+}
+
+// manifest reads the manifest of slug, if Backend built it.
+func (im Images) manifest(slug string) (Manifest, bool) {
+	m, err := readManifest(slug)
+	return m, err == nil && m.backend() == im.Kind
+}
+
 // WrapProcesses makes every process type run in a container: a Procfile
-// command runs there with /bin/sh -c, the default web process runs the
-// image's own command.
-func (t *Toolchain) WrapProcesses(b *buildpacks.Build, procs map[string]string) (map[string]string, error) {
-	m, err := readManifest(b.Src)
-	if err != nil {
-		return nil, err
+// command runs there with /bin/sh -c, a default process runs the image's
+// own.
+func (im Images) WrapProcesses(b *buildpacks.Build, procs map[string]string) (map[string]string, error) {
+	m, ok := im.manifest(b.Src)
+	if !ok {
+		return nil, fmt.Errorf("no %s image manifest in the build", im.Kind)
 	}
 	m.Commands = map[string]string{}
 	out := make(map[string]string, len(procs))
 	for _, typ := range slices.Sorted(maps.Keys(procs)) {
-		if cmd := procs[typ]; cmd != runCommand(typ) {
+		if cmd := procs[typ]; cmd != RunCommand(typ) {
 			m.Commands[typ] = cmd
 		}
-		out[typ] = runCommand(typ)
+		out[typ] = RunCommand(typ)
 	}
 	b.Out.Info("Each process runs in a container of image %s", shortID(m.Image))
-	return out, writeManifest(b.Src, m)
+	return out, WriteManifest(b.Src, m)
 }
 
-// WrapOneOff runs a one-off command of a Dockerfile app's slug in a
-// container of its image: `nua container-run run -- ARGV`.
-func (t *Toolchain) WrapOneOff(slug string, argv []string) ([]string, bool) {
-	if _, err := readManifest(slug); err != nil {
+// WrapOneOff runs a one-off command of the slug in a container of its
+// image: `nua container-run run -- ARGV`.
+func (im Images) WrapOneOff(slug string, argv []string) ([]string, bool) {
+	if _, ok := im.manifest(slug); !ok {
 		return nil, false
 	}
 	return append([]string{"nua", "container-run", "run", "--"}, argv...), true
 }
 
 // Place tags the image after the release: nua/APP:vN.
-func (t *Toolchain) Place(ctx context.Context, slug string) error {
-	m, err := readManifest(slug)
-	if err != nil {
-		return nil // not a Dockerfile build
-	}
-	repo, tag, ok := releaseTag(slug)
-	if !ok {
+func (im Images) Place(ctx context.Context, slug string) error {
+	m, ok := im.manifest(slug)
+	repo, tag, tagged := releaseTag(slug)
+	if !ok || !tagged {
 		return nil
 	}
 	c, err := newClient(m.Host)
@@ -186,12 +225,12 @@ func (t *Toolchain) Place(ctx context.Context, slug string) error {
 	return c.tag(ctx, m.Image, repo, tag)
 }
 
-// Remove removes the release's tag, and with it the image unless another
-// release uses it.
-func (t *Toolchain) Remove(ctx context.Context, slug string) error {
-	m, err := readManifest(slug)
-	if err != nil {
-		return nil // not a Dockerfile build
+// Remove removes the release's tag, the build's tag while it still names
+// this image, and the image unless another release uses it.
+func (im Images) Remove(ctx context.Context, slug string) error {
+	m, ok := im.manifest(slug)
+	if !ok {
+		return nil
 	}
 	c, err := newClient(m.Host)
 	if err != nil {
@@ -200,6 +239,13 @@ func (t *Toolchain) Remove(ctx context.Context, slug string) error {
 	if repo, tag, ok := releaseTag(slug); ok {
 		if err := c.removeImage(ctx, repo+":"+tag); err != nil && !isStatus(err, 404) {
 			return err
+		}
+	}
+	if m.BuildTag != "" {
+		if ic, err := c.inspectImage(ctx, m.BuildTag); err == nil && ic.ID == m.Image {
+			if err := c.removeImage(ctx, m.BuildTag); err != nil && !isStatus(err, 404) {
+				return err
+			}
 		}
 	}
 	c.removeImage(ctx, m.Image) // never tagged; refused while a release uses it
@@ -225,7 +271,8 @@ func shortID(id string) string {
 	return id
 }
 
-func writeManifest(dir string, m Manifest) error {
+// WriteManifest writes the manifest of the slug in dir.
+func WriteManifest(dir string, m Manifest) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err

@@ -116,10 +116,12 @@ func containerSpecFor(m Manifest, cfg RunConfig) containerSpec {
 		HostConfig: hostConfig{Init: true},
 	}
 	if cmd, ok := m.Commands[cfg.Type]; ok {
-		spec.Cmd = []string{"/bin/sh", "-c", cmd}
+		spec.Entrypoint, spec.Cmd = m.Launcher, []string{"/bin/sh", "-c", cmd}
+	} else if ep, ok := m.Processes[cfg.Type]; ok {
+		spec.Entrypoint = ep
 	}
 	if len(cfg.Args) > 0 {
-		spec.Cmd = cfg.Args
+		spec.Entrypoint, spec.Cmd = m.Launcher, cfg.Args
 	}
 	if port := getenv(cfg.Env, "PORT"); port != "" {
 		p := port + "/tcp"

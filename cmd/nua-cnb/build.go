@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	pubbldr "github.com/buildpacks/pack/builder"
+	"github.com/buildpacks/pack/pkg/cache"
+	"github.com/buildpacks/pack/pkg/client"
+	"github.com/buildpacks/pack/pkg/image"
+	"github.com/buildpacks/pack/pkg/logging"
+	"github.com/buildpacks/pack/pkg/project"
+	projecttypes "github.com/buildpacks/pack/pkg/project/types"
+	"github.com/heroku/color"
+	docker "github.com/moby/moby/client"
+)
+
+// buildRequest is one build of an app.
+type buildRequest struct {
+	Host    string            // the Docker Engine API address
+	App     string            // the source dir
+	Image   string            // the image to build, e.g. nua-build/app
+	Cache   string            // the app's CNB cache dir
+	Builder string            // the builder image; "" = project.toml's
+	Env     map[string]string // the app's config, given to the buildpacks
+}
+
+// readEnv reads the app's config: a JSON object of strings.
+func readEnv(r io.Reader) (map[string]string, error) {
+	env := map[string]string{}
+	if err := json.NewDecoder(io.LimitReader(r, 1<<20)).Decode(&env); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read the app's config on stdin: %w", err)
+	}
+	return env, nil
+}
+
+// newClient returns a pack client on the engine at host, logging to w.
+func newClient(host string, w io.Writer) (*client.Client, error) {
+	color.Disable(true) // the output goes to git's remote: lines
+	dc, err := docker.New(docker.WithHost(host))
+	if err != nil {
+		return nil, fmt.Errorf("Docker host %s: %w", host, err)
+	}
+	return client.NewClient(client.WithLogger(logging.NewLogWithWriters(w, w)), client.WithDockerClient(dc))
+}
+
+// build builds the app into r.Image with the builder r.Builder, else the
+// one project.toml names. The builder is trusted (its lifecycle runs as
+// one creator container) and pulled only when not present. Both caches
+// are directories in r.Cache, so they are the app's and go with it.
+func build(ctx context.Context, r buildRequest, w io.Writer) error {
+	var desc projecttypes.Descriptor
+	pc, err := newClient(r.Host, w)
+	if err != nil {
+		return err
+	}
+	if pt := filepath.Join(r.App, "project.toml"); exists(pt) {
+		if desc, err = project.ReadProjectDescriptor(pt, logging.NewLogWithWriters(w, w)); err != nil {
+			return fmt.Errorf("project.toml: %w", err)
+		}
+	}
+	builder := r.Builder
+	if builder == "" {
+		builder = desc.Build.Builder
+	}
+	if builder == "" {
+		return errors.New("no builder named: set `builder` in project.toml's [io.buildpacks] table, or the CNB_BUILDER config")
+	}
+	for _, d := range []string{"build", "launch", "pack-home"} {
+		if err := os.MkdirAll(filepath.Join(r.Cache, d), 0o755); err != nil {
+			return err
+		}
+	}
+	if os.Getenv("PACK_HOME") == "" {
+		os.Setenv("PACK_HOME", filepath.Join(r.Cache, "pack-home"))
+	}
+	fmt.Fprintf(w, "Builder: %s\n", builder)
+	err = pc.Build(ctx, client.BuildOptions{
+		AppPath:                  r.App,
+		Image:                    r.Image,
+		Builder:                  builder,
+		Env:                      r.Env,
+		DockerHost:               r.Host,
+		PullPolicy:               image.PullIfNotPresent,
+		TrustBuilder:             func(string) bool { return true },
+		ProjectDescriptor:        desc,
+		ProjectDescriptorBaseDir: r.App,
+		Cache: cache.CacheOpts{
+			Build: cache.CacheInfo{Format: cache.CacheBind, Source: filepath.Join(r.Cache, "build")},
+			// A launch cache is a volume; an absolute source makes it
+			// the app's directory instead.
+			Launch: cache.CacheInfo{Format: cache.CacheVolume, Source: filepath.Join(r.Cache, "launch")},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("pack build with %s: %w", builder, err)
+	}
+	return nil
+}
+
+// createBuilder creates builder image name, with labels, from the
+// builder.toml at config, its relative paths taken from the file's
+// directory.
+func createBuilder(ctx context.Context, host, config, name string, labels map[string]string, w io.Writer) error {
+	pc, err := newClient(host, w)
+	if err != nil {
+		return err
+	}
+	cfg, warns, err := pubbldr.ReadConfig(config)
+	if err != nil {
+		return err
+	}
+	for _, warn := range warns {
+		fmt.Fprintln(w, "warning:", warn)
+	}
+	dir, err := filepath.Abs(filepath.Dir(config))
+	if err != nil {
+		return err
+	}
+	return pc.CreateBuilder(ctx, client.CreateBuilderOptions{
+		RelativeBaseDir: dir,
+		BuilderName:     name,
+		Labels:          labels,
+		Config:          cfg,
+		PullPolicy:      image.PullNever,
+	})
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, fs.ErrNotExist)
+}
