@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/nua-paas/nua/internal/testutil"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nua-paas/nua/internal/testutil"
 	"github.com/nua-paas/nua/procman"
 )
 

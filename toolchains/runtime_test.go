@@ -1,9 +1,9 @@
 package toolchains_test
 
 import (
-	"context"
 	"bufio"
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
