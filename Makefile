@@ -69,6 +69,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParseRubyVersion -fuzztime 10s ./toolchains/ruby/
 	$(GO) test -run XXX -fuzz FuzzParsePin -fuzztime 10s ./toolchains/rust/
 	$(GO) test -run XXX -fuzz FuzzDemux -fuzztime 10s ./toolchains/docker/
+	$(GO) test -run XXX -fuzz FuzzProcessTypes -fuzztime 10s ./toolchains/cnb/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -26,6 +26,7 @@ internal/tools/deps.sh
 make build
 internal/tools/traefik.sh --download
 install -m 0755 bin/nua "$PREFIX/bin/nua"
+install -m 0755 bin/nua-cnb "$PREFIX/bin/nua-cnb"
 install -m 0755 bin/traefik "$PREFIX/bin/traefik"
 install -d -m 0700 "$DATA"
 

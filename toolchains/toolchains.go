@@ -27,11 +27,11 @@ type Config struct {
 }
 
 // Builtin returns the built-in buildpacks in detection order: the first one
-// that detects an app builds it. The build backends come first: a flake.nix,
-// a project.toml or a Dockerfile says how the app wants to be built more precisely than a
-// go.mod does.
-// Then the language toolchains, so a Node.js or Python app with an
-// index.html is not taken for a static site. Generic comes last, since most apps of the other kinds may have a
+// that detects an app builds it. The build backends come first: a
+// flake.nix, a project.toml or a Dockerfile says how the app wants to be
+// built more precisely than a go.mod does. Then the language toolchains, so
+// a Node.js or Python app with an index.html is not taken for a static
+// site. Generic comes last, since apps of the other kinds may have a
 // Procfile too.
 func Builtin(cfg Config) []buildpacks.Buildpack {
 	return []buildpacks.Buildpack{

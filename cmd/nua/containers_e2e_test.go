@@ -388,8 +388,9 @@ func TestE2EBackendMissing(t *testing.T) {
 	}
 
 	out, code = s.SSH(nil, "doctor")
-	if code != 0 || !strings.Contains(out, "native   ok") || !strings.Contains(out, "docker   unavailable: no Docker Engine API answers at "+gone) {
-		t.Fatalf("doctor: exit %d, want native ok and docker unavailable:\n%s", code, out)
+	if code != 0 || !strings.Contains(out, "native   ok") || !strings.Contains(out, "docker   unavailable: no Docker Engine API answers at "+gone) ||
+		!strings.Contains(out, "cnb      unavailable: no Docker Engine API answers at "+gone) {
+		t.Fatalf("doctor: exit %d, want native ok, docker and cnb unavailable:\n%s", code, out)
 	}
 
 	if out, code := s.SSH(nil, "config:set", "app", "NUA_BUILDER=native"); code != 0 {
