@@ -274,21 +274,55 @@ func (p *Platform) runningTypes(app string) []string {
 	return types
 }
 
+// retirement is old instances of an app being retired.
+type retirement struct {
+	now  chan struct{} // closed by retireNow: stop them at once
+	done chan struct{} // closed once they are stopped
+}
+
 // retire stops old instances in the background, RetireDelay after the
 // route stopped naming them: requests Traefik accepted just before the
-// switch may still be on their way to them. The caller goes on; Close
-// stops them at once and waits.
+// switch may still be on their way to them. The caller goes on; Close and
+// retireNow stop them at once and wait.
 func (p *Platform) retire(app string, old []instance) {
 	if len(old) == 0 {
 		return
 	}
+	r := &retirement{now: make(chan struct{}), done: make(chan struct{})}
+	p.mu.Lock()
+	p.retirees[app] = append(p.retirees[app], r)
+	p.mu.Unlock()
 	p.retiring.Go(func() {
+		defer close(r.done)
 		select {
 		case <-time.After(p.cfg.RetireDelay):
 		case <-p.closing:
+		case <-r.now:
 		}
 		p.stopInstances(context.Background(), app, old)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if rs := slices.DeleteFunc(p.retirees[app], func(x *retirement) bool { return x == r }); len(rs) > 0 {
+			p.retirees[app] = rs
+		} else {
+			delete(p.retirees, app)
+		}
 	})
+}
+
+// retireNow stops the app's retiring instances at once and waits until
+// they are stopped.
+func (p *Platform) retireNow(app string) {
+	p.mu.Lock()
+	rs := p.retirees[app]
+	delete(p.retirees, app)
+	p.mu.Unlock()
+	for _, r := range rs {
+		close(r.now)
+	}
+	for _, r := range rs {
+		<-r.done
+	}
 }
 
 func (p *Platform) takeRunning(app string) []instance {

@@ -52,8 +52,10 @@ type Platform struct {
 	mu      sync.Mutex
 	locks   map[string]*sync.Mutex // per app: one deploy, config change or restart at a time
 	running map[string][]instance
-	// retiring tracks old instances being stopped after a switch.
+	// retiring tracks old instances being stopped after a switch;
+	// retirees lists them per app, for DestroyApp.
 	retiring  sync.WaitGroup
+	retirees  map[string][]*retirement
 	closing   chan struct{} // closed by Close: retire now
 	closeOnce sync.Once
 }
@@ -73,11 +75,12 @@ func New(cfg Config) *Platform {
 		cfg.RetireDelay = 2 * time.Second
 	}
 	return &Platform{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		locks:   map[string]*sync.Mutex{},
-		running: map[string][]instance{},
-		closing: make(chan struct{}),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		locks:    map[string]*sync.Mutex{},
+		running:  map[string][]instance{},
+		retirees: map[string][]*retirement{},
+		closing:  make(chan struct{}),
 	}
 }
 
@@ -179,6 +182,7 @@ func (p *Platform) DestroyApp(ctx context.Context, name string) error {
 	}
 	defer unlock()
 	p.stopInstances(ctx, name, p.takeRunning(name))
+	p.retireNow(name) // their containers must be gone before their images
 	if err := p.cfg.Proxy.RemoveRoute(ctx, name); err != nil {
 		p.log.Warn("remove route", "app", name, "err", err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/nua-paas/nua/buildpacks"
 	"github.com/nua-paas/nua/procman"
 	"github.com/nua-paas/nua/toolchains"
+	"github.com/nua-paas/nua/internal/testutil"
 	"github.com/nua-paas/nua/toolchains/cnb"
 	"github.com/nua-paas/nua/toolchains/docker"
 )
@@ -447,7 +448,8 @@ func TestBuildNixProcfile(t *testing.T) {
 // needTool skips the test when tool is not installed ("engine": when no
 // Docker Engine API answers at DOCKER_HOST; "cnb": when nua-cnb is missing
 // too), unless NUA_E2E is "require"
-// (as under `make test`, which provides them).
+// (as under `make test`, which provides them). A test that needs the
+// engine holds it (testutil.LockEngine).
 func needTool(t *testing.T, tool string) {
 	t.Helper()
 	var err error
@@ -467,6 +469,9 @@ func needTool(t *testing.T, tool string) {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)
+	}
+	if tool == "engine" || tool == "cnb" {
+		testutil.LockEngine(t)
 	}
 }
 

@@ -117,7 +117,8 @@ func isGCRoot(t *testing.T, link string) bool {
 }
 
 // needEngine skips a test when no Docker Engine API answers at DOCKER_HOST
-// (make test starts podman's), unless NUA_E2E=require, when it fails.
+// (make test starts podman's), unless NUA_E2E=require, when it fails; else
+// the test holds the engine until it ends.
 func needEngine(t *testing.T) *engine {
 	t.Helper()
 	e := &engine{host: os.Getenv("DOCKER_HOST")}
@@ -128,6 +129,7 @@ func needEngine(t *testing.T) *engine {
 		}
 		t.Skip(msg)
 	}
+	testutil.LockEngine(t) // the image checks see this test's images only
 	return e
 }
 
@@ -508,6 +510,6 @@ func TestE2ECNB(t *testing.T) {
 		return len(got) == 0, strings.Join(got, "\n")
 	})
 	if got := e.images(t); strings.Contains(got, "nua/"+app+":") || strings.Contains(got, "nua-build/"+app+"-") {
-		t.Errorf("images of %s after apps:destroy:\n%s", app, got)
+		t.Errorf("images of %s after apps:destroy:\n%s\nserver log:\n%s", app, got, s.Log())
 	}
 }

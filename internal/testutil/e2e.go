@@ -462,3 +462,21 @@ func (s *Server) ExecEnv(env []string, args ...string) (string, int) {
 	cmd.Env = append(append(os.Environ(), "HOME="+s.Home), env...)
 	return combined(s.tb, cmd)
 }
+
+// LockEngine holds the container engine at DOCKER_HOST for the rest of the
+// test, across test processes: tests that build images or check that none
+// is left over see only their own. It waits while another test holds it.
+func LockEngine(tb testing.TB) {
+	tb.Helper()
+	dir := os.TempDir()
+	if sock, ok := strings.CutPrefix(os.Getenv("DOCKER_HOST"), "unix://"); ok {
+		dir = filepath.Dir(sock)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "nua-tests.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	must(tb, err)
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		tb.Fatalf("lock the container engine: %v", err)
+	}
+	tb.Cleanup(func() { f.Close() }) // closing releases the lock
+}
