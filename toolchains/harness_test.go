@@ -22,9 +22,9 @@ import (
 	"time"
 
 	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/internal/testutil"
 	"github.com/nua-paas/nua/procman"
 	"github.com/nua-paas/nua/toolchains"
-	"github.com/nua-paas/nua/internal/testutil"
 	"github.com/nua-paas/nua/toolchains/cnb"
 	"github.com/nua-paas/nua/toolchains/docker"
 )
@@ -191,7 +191,7 @@ var samples = []struct {
 	{
 		app:       "broken-cnb",
 		buildpack: "Cloud Native Buildpacks",
-		errText:   "build Cloud Native Buildpacks app: pack build: exit status 1",
+		errText:   "build Cloud Native Buildpacks app: pack build with nua-no-such-builder:local: failed to fetch builder image",
 		output:    []string{"       nua-cnb: pack build with nua-no-such-builder:local: failed to fetch builder image"},
 		needs:     "cnb",
 	},

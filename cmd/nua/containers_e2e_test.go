@@ -484,7 +484,7 @@ func TestE2ECNB(t *testing.T) {
 	images := e.images(t)
 	testutil.Commit(t, repo, "project.toml", string(broken))
 	out, code = s.Push(repo, app, "main")
-	if code == 0 || !strings.Contains(out, "nua-no-such-builder:local") || !strings.Contains(out, "remote:        nua-cnb: pack build with nua-no-such-builder:local: failed to fetch builder image") {
+	if code == 0 || !strings.Contains(out, "nua-no-such-builder:local") || !strings.Contains(out, "remote:  !     deploy failed: build: build Cloud Native Buildpacks app: pack build with nua-no-such-builder:local: failed to fetch builder image") {
 		t.Fatalf("push naming an unknown builder: exit %d, want failure with pack's error:\n%s", code, out)
 	}
 	get("/", "hello from cnbapp\n")

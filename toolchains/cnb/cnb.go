@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -152,12 +153,17 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, helper, args...)
 	cmd.Stdin = bytes.NewReader(in)
-	cmd.Stdout, cmd.Stderr = b.Out.Indent(), b.Out.Indent()
+	var stderr lastLine
+	cmd.Stdout, cmd.Stderr = b.Out.Indent(), io.MultiWriter(b.Out.Indent(), &stderr)
 	cmd.Env = append(os.Environ(), "HOME="+b.Home, "TMPDIR="+b.Tmp)
 	// Stopped gently, pack removes the build's containers itself.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second
 	if err := cmd.Run(); err != nil {
+		// nua-cnb's last line says what failed, as pack put it.
+		if msg, ok := strings.CutPrefix(stderr.String(), Helper+": "); ok && ctx.Err() == nil {
+			return errors.New(msg)
+		}
 		return fmt.Errorf("pack build: %w", err)
 	}
 	img, err := docker.InspectImage(ctx, host, name)
@@ -205,4 +211,36 @@ func processTypes(label string) ([]string, error) {
 	}
 	slices.Sort(types)
 	return types, nil
+}
+
+// lastLine keeps the last non-empty line written to it.
+type lastLine struct {
+	buf  []byte // the unfinished line
+	last string
+}
+
+func (l *lastLine) Write(p []byte) (int, error) {
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			break
+		}
+		if line := strings.TrimSpace(string(l.buf[:i])); line != "" {
+			l.last = line
+		}
+		l.buf = l.buf[i+1:]
+	}
+	if len(l.buf) > 64<<10 { // no newline for long: keep the end
+		l.buf = l.buf[len(l.buf)-(64<<10):]
+	}
+	return len(p), nil
+}
+
+// String is the last line, the unfinished one if it is not empty.
+func (l *lastLine) String() string {
+	if line := strings.TrimSpace(string(l.buf)); line != "" {
+		return line
+	}
+	return l.last
 }

@@ -66,3 +66,27 @@ func TestImageName(t *testing.T) {
 		t.Fatalf("ImageName of an odd dir = %q", got)
 	}
 }
+
+func TestLastLine(t *testing.T) {
+	tests := []struct {
+		writes []string
+		want   string
+	}{
+		{nil, ""},
+		{[]string{"one\ntwo\n"}, "two"},
+		{[]string{"one\n", "tw", "o\n\n  \n"}, "two"},
+		{[]string{"one\nunfinished"}, "unfinished"},
+		{[]string{"nua-cnb: pack build with x: failed\n"}, "nua-cnb: pack build with x: failed"},
+	}
+	for _, tt := range tests {
+		var l lastLine
+		for _, w := range tt.writes {
+			if n, err := l.Write([]byte(w)); n != len(w) || err != nil {
+				t.Fatalf("Write(%q) = %d, %v", w, n, err)
+			}
+		}
+		if got := l.String(); got != tt.want {
+			t.Errorf("writes %q: last line %q, want %q", tt.writes, got, tt.want)
+		}
+	}
+}
