@@ -261,6 +261,16 @@ func TestE2EDockerfile(t *testing.T) {
 		return status == 200 && body == "hello from dockerapp config\n", body
 	})
 
+	e.destroy(t, s, app)
+}
+
+// engine is the Docker Engine API the tests check, through its HTTP API.
+type engine struct{ host string }
+
+// destroy destroys app and checks that none of its containers and none of
+// its images is left.
+func (e *engine) destroy(t *testing.T, s *testutil.Server, app string) {
+	t.Helper()
 	if out, code := s.SSH(nil, "apps:destroy", app, "--confirm", app); code != 0 {
 		t.Fatalf("apps:destroy: exit %d\n%s", code, out)
 	}
@@ -268,13 +278,10 @@ func TestE2EDockerfile(t *testing.T) {
 		got := e.containers(t, app)
 		return len(got) == 0, strings.Join(got, "\n")
 	})
-	if got := e.images(t); strings.Contains(got, "nua/"+app) {
-		t.Errorf("images of %s after apps:destroy:\n%s", app, got)
+	if got := e.images(t); strings.Contains(got, "nua/"+app+":") || strings.Contains(got, "nua-build/"+app+"-") {
+		t.Errorf("images of %s after apps:destroy:\n%s\nserver log:\n%s", app, got, s.Log())
 	}
 }
-
-// engine is the Docker Engine API the tests check, through its HTTP API.
-type engine struct{ host string }
 
 func (e *engine) client() *http.Client {
 	sock := strings.TrimPrefix(e.host, "unix://")
@@ -502,14 +509,5 @@ func TestE2ECNB(t *testing.T) {
 	mustPush(t, s, repo, app)
 	get("/", "hello from cnbapp\n")
 
-	if out, code := s.SSH(nil, "apps:destroy", app, "--confirm", app); code != 0 {
-		t.Fatalf("apps:destroy: exit %d\n%s", code, out)
-	}
-	testutil.Eventually(t, 30*time.Second, "no container left", func() (bool, string) {
-		got := e.containers(t, app)
-		return len(got) == 0, strings.Join(got, "\n")
-	})
-	if got := e.images(t); strings.Contains(got, "nua/"+app+":") || strings.Contains(got, "nua-build/"+app+"-") {
-		t.Errorf("images of %s after apps:destroy:\n%s\nserver log:\n%s", app, got, s.Log())
-	}
+	e.destroy(t, s, app)
 }

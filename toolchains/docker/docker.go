@@ -26,6 +26,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
 	"github.com/nua-paas/nua/buildpacks"
 )
 
@@ -299,17 +301,35 @@ func readManifest(dir string) (Manifest, error) {
 	return m, nil
 }
 
-// tarDir writes dir as a tar stream: the build context. Symlinks are kept
-// as links, never followed; other special files are skipped.
+// tarDir writes dir as a tar stream: the build context, less what
+// .dockerignore excludes (the Dockerfile and .dockerignore are always
+// sent, as the docker CLI does). Symlinks are kept as links, never
+// followed; other special files are skipped.
 func tarDir(dir string, w io.Writer) error {
+	ignore, err := readIgnore(dir)
+	if err != nil {
+		return err
+	}
 	tw := tar.NewWriter(w)
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, err := filepath.Rel(dir, path)
 		if err != nil || rel == "." {
 			return err
+		}
+		if ignore != nil && rel != "Dockerfile" && rel != ".dockerignore" {
+			skip, err := ignore.MatchesOrParentMatches(filepath.ToSlash(rel))
+			if err != nil {
+				return err
+			}
+			if skip && d.IsDir() && !ignore.Exclusions() {
+				return filepath.SkipDir // nothing below can come back
+			}
+			if skip {
+				return nil
+			}
 		}
 		fi, err := d.Info()
 		if err != nil {
@@ -348,4 +368,25 @@ func tarDir(dir string, w io.Writer) error {
 		return fmt.Errorf("pack build context: %w", err)
 	}
 	return tw.Close()
+}
+
+// readIgnore reads dir's .dockerignore; nil when there is none.
+func readIgnore(dir string) (*patternmatcher.PatternMatcher, error) {
+	f, err := os.Open(filepath.Join(dir, ".dockerignore"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	patterns, err := ignorefile.ReadAll(io.LimitReader(f, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf(".dockerignore: %w", err)
+	}
+	pm, err := patternmatcher.New(patterns)
+	if err != nil {
+		return nil, fmt.Errorf(".dockerignore: %w", err)
+	}
+	return pm, nil
 }

@@ -90,11 +90,9 @@ func TestContainerSpec(t *testing.T) {
 	}
 }
 
-func TestTarDirKeepsLinks(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644)
-	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
-	os.Symlink("/etc/passwd", filepath.Join(dir, "sub", "link"))
+// tarNames lists the entries of the build context of dir.
+func tarNames(t *testing.T, dir string) []string {
+	t.Helper()
 	var buf bytes.Buffer
 	if err := tarDir(dir, &buf); err != nil {
 		t.Fatal(err)
@@ -104,14 +102,46 @@ func TestTarDirKeepsLinks(t *testing.T) {
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			break
+			return got
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
 		got = append(got, h.Name+">"+h.Linkname)
 	}
-	if want := []string{"Dockerfile>", "sub>", "sub/link>/etc/passwd"}; !slices.Equal(got, want) {
+}
+
+func TestTarDirKeepsLinks(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644)
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	os.Symlink("/etc/passwd", filepath.Join(dir, "sub", "link"))
+	if got, want := tarNames(t, dir), []string{"Dockerfile>", "sub>", "sub/link>/etc/passwd"}; !slices.Equal(got, want) {
 		t.Fatalf("tar entries = %q, want %q (links not followed)", got, want)
+	}
+}
+
+func TestTarDirDockerignore(t *testing.T) {
+	tests := []struct {
+		name, ignore string
+		want         []string
+	}{
+		{"none", "", []string{".dockerignore>", "Dockerfile>", "app.log>", "keep.log>", "main.go>", "secret>", "secret/key>", "vendor>", "vendor/keep.log>"}},
+		{"files and a dir", "# build junk\n*.log\nsecret\n", []string{".dockerignore>", "Dockerfile>", "main.go>", "vendor>", "vendor/keep.log>"}},
+		{"an exception", "**/*.log\n!keep.log\n", []string{".dockerignore>", "Dockerfile>", "keep.log>", "main.go>", "secret>", "secret/key>", "vendor>"}},
+		{"an exception inside an ignored dir", "vendor\n!vendor/keep.log\n", []string{".dockerignore>", "Dockerfile>", "app.log>", "keep.log>", "main.go>", "secret>", "secret/key>", "vendor/keep.log>"}},
+		{"never the Dockerfile", "*\n", []string{".dockerignore>", "Dockerfile>"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range []string{"Dockerfile", "main.go", "app.log", "keep.log", "secret/key", "vendor/keep.log", ".dockerignore"} {
+				os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755)
+				os.WriteFile(filepath.Join(dir, f), []byte(tt.ignore), 0o644)
+			}
+			if got := tarNames(t, dir); !slices.Equal(got, tt.want) {
+				t.Fatalf("tar entries = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
