@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	pubbldr "github.com/buildpacks/pack/builder"
 	"github.com/buildpacks/pack/pkg/cache"
@@ -40,14 +43,37 @@ func readEnv(r io.Reader) (map[string]string, error) {
 	return env, nil
 }
 
-// newClient returns a pack client on the engine at host, logging to w.
-func newClient(host string, w io.Writer) (*client.Client, error) {
+// newClient returns a pack client on the engine at host, logging to w,
+// and the engine's client.
+func newClient(host string, w io.Writer) (*client.Client, *docker.Client, error) {
 	color.Disable(true) // the output goes to git's remote: lines
 	dc, err := docker.New(docker.WithHost(host))
 	if err != nil {
-		return nil, fmt.Errorf("Docker host %s: %w", host, err)
+		return nil, nil, fmt.Errorf("Docker host %s: %w", host, err)
 	}
-	return client.NewClient(client.WithLogger(logging.NewLogWithWriters(w, w)), client.WithDockerClient(dc))
+	pc, err := client.NewClient(client.WithLogger(logging.NewLogWithWriters(w, w)), client.WithDockerClient(dc))
+	return pc, dc, err
+}
+
+// buildNetwork creates a bridge network for one build's containers, which
+// pack would otherwise create itself and leave behind when the build is
+// cancelled; remove removes it, cancelled or not.
+func buildNetwork(ctx context.Context, dc *docker.Client) (name string, remove func(), err error) {
+	b := make([]byte, 6)
+	rand.Read(b)
+	name = "nua-cnb-" + hex.EncodeToString(b)
+	if _, err := dc.NetworkCreate(ctx, name, docker.NetworkCreateOptions{Driver: "bridge", Labels: map[string]string{"nua.build": "1"}}); err != nil {
+		return "", nil, fmt.Errorf("create the build's network: %w", err)
+	}
+	return name, func() {
+		ctx := context.WithoutCancel(ctx)
+		for i := range 5 { // the last container may take a moment to leave it
+			if _, err := dc.NetworkRemove(ctx, name, docker.NetworkRemoveOptions{}); err == nil {
+				return
+			}
+			time.Sleep(time.Duration(i+1) * 100 * time.Millisecond)
+		}
+	}, nil
 }
 
 // build builds the app into r.Image with the builder r.Builder, else the
@@ -56,7 +82,7 @@ func newClient(host string, w io.Writer) (*client.Client, error) {
 // are directories in r.Cache, so they are the app's and go with it.
 func build(ctx context.Context, r buildRequest, w io.Writer) error {
 	var desc projecttypes.Descriptor
-	pc, err := newClient(r.Host, w)
+	pc, dc, err := newClient(r.Host, w)
 	if err != nil {
 		return err
 	}
@@ -81,6 +107,11 @@ func build(ctx context.Context, r buildRequest, w io.Writer) error {
 		os.Setenv("PACK_HOME", filepath.Join(r.Cache, "pack-home"))
 	}
 	fmt.Fprintf(w, "Builder: %s\n", builder)
+	network, removeNetwork, err := buildNetwork(ctx, dc)
+	if err != nil {
+		return err
+	}
+	defer removeNetwork()
 	err = pc.Build(ctx, client.BuildOptions{
 		AppPath:                  r.App,
 		Image:                    r.Image,
@@ -91,6 +122,7 @@ func build(ctx context.Context, r buildRequest, w io.Writer) error {
 		TrustBuilder:             func(string) bool { return true },
 		ProjectDescriptor:        desc,
 		ProjectDescriptorBaseDir: r.App,
+		ContainerConfig:          client.ContainerConfig{Network: network},
 		Cache: cache.CacheOpts{
 			Build: cache.CacheInfo{Format: cache.CacheBind, Source: filepath.Join(r.Cache, "build")},
 			// A launch cache is a volume; an absolute source makes it
@@ -108,7 +140,7 @@ func build(ctx context.Context, r buildRequest, w io.Writer) error {
 // builder.toml at config, its relative paths taken from the file's
 // directory.
 func createBuilder(ctx context.Context, host, config, name string, labels map[string]string, w io.Writer) error {
-	pc, err := newClient(host, w)
+	pc, _, err := newClient(host, w)
 	if err != nil {
 		return err
 	}

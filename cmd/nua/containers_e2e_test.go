@@ -511,3 +511,49 @@ func TestE2ECNB(t *testing.T) {
 
 	e.destroy(t, s, app)
 }
+
+// TestE2ECNBTimeout checks that a CNB build cut off by the build timeout,
+// while its buildpack runs, fails the push and leaves no container,
+// network or volume of its own.
+func TestE2ECNBTimeout(t *testing.T) {
+	t.Parallel()
+	e := needEngine(t)
+	before := e.leftovers(t)
+	s := testutil.StartServer(t, "--build-timeout", "15s")
+	t.Cleanup(func() { e.removeAll("slow") })
+	repo := testutil.NewRepo(t, "cnbapp")
+	testutil.Commit(t, repo, "slow-build", "the test buildpack sleeps\n")
+	out, code := s.Push(repo, "slow", "main")
+	if code == 0 || !strings.Contains(out, "remote:        slow-build: sleeping") || !strings.Contains(out, "build timed out") {
+		t.Fatalf("push of a build longer than the timeout: exit %d, want a timeout:\n%s", code, out)
+	}
+	testutil.Eventually(t, 30*time.Second, "nothing of the cut build left", func() (bool, string) {
+		got := e.leftovers(t)
+		return got == before, got
+	})
+}
+
+// leftovers lists the engine's containers, networks and volumes.
+func (e *engine) leftovers(t *testing.T) string {
+	t.Helper()
+	var cs []struct{ Names []string }
+	var ns []struct{ Name string }
+	var vs struct{ Volumes []struct{ Name string } }
+	for path, out := range map[string]any{"/containers/json?all=1": &cs, "/networks": &ns, "/volumes": &vs} {
+		if err := e.get(path, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var lines []string
+	for _, c := range cs {
+		lines = append(lines, "container "+strings.Join(c.Names, ","))
+	}
+	for _, n := range ns {
+		lines = append(lines, "network "+n.Name)
+	}
+	for _, v := range vs.Volumes {
+		lines = append(lines, "volume "+v.Name)
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
