@@ -533,7 +533,8 @@ func TestE2ECNBTimeout(t *testing.T) {
 	})
 }
 
-// leftovers lists the engine's containers, networks and volumes.
+// leftovers lists the engine's containers, volumes and the networks builds
+// create.
 func (e *engine) leftovers(t *testing.T) string {
 	t.Helper()
 	var cs []struct{ Names []string }
@@ -548,8 +549,10 @@ func (e *engine) leftovers(t *testing.T) string {
 	for _, c := range cs {
 		lines = append(lines, "container "+strings.Join(c.Names, ","))
 	}
-	for _, n := range ns {
-		lines = append(lines, "network "+n.Name)
+	for _, n := range ns { // the builds' own, not the engine's default
+		if strings.HasPrefix(n.Name, "nua-cnb-") || strings.HasPrefix(n.Name, "pack.") {
+			lines = append(lines, "network "+n.Name)
+		}
 	}
 	for _, v := range vs.Volumes {
 		lines = append(lines, "volume "+v.Name)
