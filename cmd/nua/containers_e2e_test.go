@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -221,6 +222,15 @@ func TestE2EDockerfile(t *testing.T) {
 	out, code = s.SSH(nil, "run", app, "sh", "-c", "'cat /www/cgi-bin/index.cgi >/dev/null && echo run sees $GREETING; exit 7'")
 	if code != 7 || !strings.Contains(out, "run sees config") {
 		t.Fatalf("run: exit %d, want 7 and the container's output:\n%s", code, out)
+	}
+	// Its stdin is the caller's; with ssh -t it has a terminal.
+	out, code = s.CLI(strings.NewReader("from stdin\n"), "run", app, "sh", "-c", "read x; echo got $x")
+	if code != 0 || !strings.Contains(out, "got from stdin") {
+		t.Fatalf("run reading stdin: exit %d\n%s", code, out)
+	}
+	b, _ := sshCmd(s, "-tt", "run", app, "sh", "-c", "'tty; stty size'").CombinedOutput()
+	if !strings.Contains(string(b), "/dev/pts/") || !regexp.MustCompile(`(?m)^\d+ \d+\r?$`).Match(b) {
+		t.Fatalf("run with ssh -tt: want a terminal with a size:\n%s", b)
 	}
 
 	// Scale, restart, stop and start act on containers as on processes.

@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"os/user"
 	"path/filepath"
+	"syscall"
 
 	"github.com/nua-paas/nua/internal/adminsock"
 	"github.com/nua-paas/nua/internal/commands"
@@ -12,6 +14,7 @@ import (
 	"github.com/nua-paas/nua/toolchains/docker"
 	"github.com/nua-paas/nua/toolchains/static"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 )
 
 // localOptions are the Local door's: daemon commands go to the server's
@@ -66,11 +69,20 @@ func containerRunCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			code, err := docker.Run(c.Context, docker.RunConfig{
+			cfg := docker.RunConfig{
 				Type: c.Args().First(), Args: oneOff(c.Args().Tail()), Dir: ".", Env: os.Environ(),
 				Stdout: os.Stdout, Stderr: os.Stderr,
 				Reaper: []string{exe, "container-reap"},
-			})
+			}
+			if len(cfg.Args) > 0 { // a one-off: its stdin, and a terminal if it has one
+				cfg.Stdin = os.Stdin
+				restore, err := terminal(&cfg)
+				if err != nil {
+					return err
+				}
+				defer restore()
+			}
+			code, err := docker.Run(c.Context, cfg)
 			if err != nil {
 				return err
 			}
@@ -80,6 +92,39 @@ func containerRunCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// terminal gives a one-off's container a terminal when this runner's
+// stdin is one: the runner's goes raw, so that keys reach the container's
+// unchanged, and its size follows the runner's (SIGWINCH).
+func terminal(cfg *docker.RunConfig) (restore func(), err error) {
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return func() {}, nil
+	}
+	state, err := term.MakeRaw(fd)
+	if err != nil {
+		return nil, fmt.Errorf("terminal: %w", err)
+	}
+	sizes := make(chan docker.Size, 1)
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	winch <- syscall.SIGWINCH // the first size
+	go func() {
+		for range winch {
+			if w, h, err := term.GetSize(fd); err == nil {
+				select {
+				case sizes <- docker.Size{Width: w, Height: h}:
+				default: // a size is pending; the next signal sends the latest
+				}
+			}
+		}
+	}()
+	cfg.TTY, cfg.Sizes = true, sizes
+	return func() {
+		signal.Stop(winch)
+		term.Restore(fd, state)
+	}, nil
 }
 
 // oneOff is the command after the process type, without its "--".

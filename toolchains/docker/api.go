@@ -29,6 +29,7 @@ type client struct {
 	host string
 	http *http.Client
 	base string
+	dial func(ctx context.Context) (net.Conn, error)
 }
 
 // newClient returns a client for host ("unix:///path" or "tcp://h:p").
@@ -51,7 +52,7 @@ func newClient(host string) (*client, error) {
 		DialContext:       func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },
 		DisableKeepAlives: true,
 	}
-	return &client{host: host, http: &http.Client{Transport: tr}, base: "http://docker/" + apiVersion}, nil
+	return &client{host: host, http: &http.Client{Transport: tr}, base: "http://docker/" + apiVersion, dial: dial}, nil
 }
 
 // apiError is an error answer of the engine.
@@ -205,7 +206,11 @@ func (c *client) inspectImage(ctx context.Context, ref string) (imageConfig, err
 
 // containerSpec is the body of a container create request.
 type containerSpec struct {
-	Image        string
+	Image string
+	// A one-off command reads its stdin through attach; Tty gives it a
+	// terminal.
+	OpenStdin, StdinOnce, AttachStdin, AttachStdout, AttachStderr, Tty bool `json:",omitempty"`
+
 	Entrypoint   []string            `json:",omitempty"`
 	Cmd          []string            `json:",omitempty"`
 	Env          []string            `json:",omitempty"`
@@ -253,6 +258,47 @@ func (c *client) remove(ctx context.Context, id string) error {
 		return nil
 	}
 	return err
+}
+
+// attach attaches to the container's stdin, stdout and stderr, before it
+// starts: the connection is handed over by the engine (HTTP upgrade) and
+// carries stdin one way and the output the other, multiplexed as by logs
+// unless the container has a terminal. Reads go through the returned
+// reader, which may hold bytes read with the engine's answer.
+func (c *client) attach(ctx context.Context, id string) (net.Conn, io.Reader, error) {
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("Docker API at %s: %w", c.host, err)
+	}
+	q := url.Values{"stream": {"1"}, "stdin": {"1"}, "stdout": {"1"}, "stderr": {"1"}}
+	req, err := http.NewRequestWithContext(ctx, "POST", c.base+"/containers/"+id+"/attach?"+q.Encode(), nil)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "tcp")
+	if err := req.Write(conn); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("attach: %w", err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols && resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		conn.Close()
+		return nil, nil, &apiError{Status: resp.StatusCode, Message: "attach: " + strings.TrimSpace(string(b))}
+	}
+	return conn, br, nil
+}
+
+// resize sets the size of the container's terminal.
+func (c *client) resize(ctx context.Context, id string, width, height int) error {
+	return c.call(ctx, "POST", "/containers/"+id+"/resize", url.Values{"w": {fmt.Sprint(width)}, "h": {fmt.Sprint(height)}}, nil, nil)
 }
 
 // wait waits until the container exits and returns its exit code.

@@ -42,7 +42,17 @@ type RunConfig struct {
 	// removes the container, given its ID as a last argument, once its
 	// stdin closes: when this runner is gone, however it died.
 	Reaper []string
+	// Stdin, for a one-off, is copied to the command's stdin until it
+	// ends; nil gives the command none.
+	Stdin io.Reader
+	// TTY gives a one-off a terminal: its output all comes on Stdout, and
+	// each size from Sizes (the first one too) resizes the terminal.
+	TTY   bool
+	Sizes <-chan Size
 }
+
+// Size is a terminal's size in characters.
+type Size struct{ Width, Height int }
 
 // Run runs one process instance as a container until it exits or ctx
 // ends; then the container is stopped (SIGTERM, killed after the stop
@@ -70,14 +80,46 @@ func Run(ctx context.Context, cfg RunConfig) (int, error) {
 		}
 		defer stop()
 	}
-	if err := c.start(bg, id); err != nil {
-		return 0, fmt.Errorf("start container: %w", err)
-	}
 	logsDone := make(chan struct{})
-	go func() {
-		defer close(logsDone)
-		c.logs(bg, id, cfg.Stdout, cfg.Stderr)
-	}()
+	if spec.OpenStdin {
+		conn, out, err := c.attach(bg, id)
+		if err != nil {
+			return 0, fmt.Errorf("attach to container: %w", err)
+		}
+		defer conn.Close()
+		if err := c.start(bg, id); err != nil {
+			return 0, fmt.Errorf("start container: %w", err)
+		}
+		go func() {
+			io.Copy(conn, cfg.Stdin)
+			if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+				cw.CloseWrite() // the command sees the end of its stdin
+			}
+		}()
+		go func() {
+			defer close(logsDone)
+			if cfg.TTY {
+				io.Copy(cfg.Stdout, out)
+			} else {
+				demux(out, cfg.Stdout, cfg.Stderr)
+			}
+		}()
+		if cfg.TTY && cfg.Sizes != nil {
+			go func() {
+				for sz := range cfg.Sizes {
+					c.resize(bg, id, sz.Width, sz.Height)
+				}
+			}()
+		}
+	} else {
+		if err := c.start(bg, id); err != nil {
+			return 0, fmt.Errorf("start container: %w", err)
+		}
+		go func() {
+			defer close(logsDone)
+			c.logs(bg, id, cfg.Stdout, cfg.Stderr)
+		}()
+	}
 	type result struct {
 		code int
 		err  error
@@ -122,6 +164,10 @@ func containerSpecFor(m Manifest, cfg RunConfig) containerSpec {
 	}
 	if len(cfg.Args) > 0 {
 		spec.Entrypoint, spec.Cmd = m.Launcher, cfg.Args
+		if cfg.Stdin != nil {
+			spec.OpenStdin, spec.StdinOnce, spec.AttachStdin, spec.AttachStdout, spec.AttachStderr = true, true, true, true, true
+			spec.Tty = cfg.TTY
+		}
 	}
 	if port := getenv(cfg.Env, "PORT"); port != "" {
 		p := port + "/tcp"
