@@ -4,18 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	"github.com/nua-paas/nua/internal/testutil"
 )
 
@@ -228,9 +229,15 @@ func TestE2EDockerfile(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "got from stdin") {
 		t.Fatalf("run reading stdin: exit %d\n%s", code, out)
 	}
-	b, _ := sshCmd(s, "-tt", "run", app, "sh", "-c", "'tty; stty size'").CombinedOutput()
-	if !strings.Contains(string(b), "/dev/pts/") || !regexp.MustCompile(`(?m)^\d+ \d+\r?$`).Match(b) {
-		t.Fatalf("run with ssh -tt: want a terminal with a size:\n%s", b)
+	// ssh runs on a terminal of 33 rows and 111 columns, as a user's would.
+	ptmx, err := pty.StartWithSize(sshCmd(s, "-t", "run", app, "sh", "-c", "'tty; stty size'"), &pty.Winsize{Rows: 33, Cols: 111})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(ptmx) // until ssh exits (EIO)
+	ptmx.Close()
+	if !strings.Contains(string(b), "/dev/pts/") || !strings.Contains(string(b), "33 111") {
+		t.Fatalf("run with ssh -t: want a terminal of the caller's size, 33 111:\n%s", b)
 	}
 
 	// Scale, restart, stop and start act on containers as on processes.

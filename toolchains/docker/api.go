@@ -221,6 +221,7 @@ type containerSpec struct {
 
 type hostConfig struct {
 	Init         bool                     `json:",omitempty"`
+	ConsoleSize  *[2]uint                 `json:",omitempty"` // height, width
 	PortBindings map[string][]portBinding `json:",omitempty"`
 }
 

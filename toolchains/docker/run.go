@@ -67,6 +67,15 @@ func Run(ctx context.Context, cfg RunConfig) (int, error) {
 		return 0, err
 	}
 	spec := containerSpecFor(m, cfg)
+	var first *Size
+	if spec.Tty && cfg.Sizes != nil {
+		select { // the terminal's size, known from the start
+		case sz := <-cfg.Sizes:
+			first = &sz
+			spec.HostConfig.ConsoleSize = &[2]uint{uint(sz.Height), uint(sz.Width)}
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 	id, err := c.create(context.WithoutCancel(ctx), containerName(cfg.Env), spec)
 	if err != nil {
 		return 0, fmt.Errorf("create container: %w", err)
@@ -87,6 +96,9 @@ func Run(ctx context.Context, cfg RunConfig) (int, error) {
 			return 0, fmt.Errorf("attach to container: %w", err)
 		}
 		defer conn.Close()
+		if first != nil { // podman resizes a created container, Docker a running one
+			c.resize(bg, id, first.Width, first.Height)
+		}
 		if err := c.start(bg, id); err != nil {
 			return 0, fmt.Errorf("start container: %w", err)
 		}
@@ -104,6 +116,9 @@ func Run(ctx context.Context, cfg RunConfig) (int, error) {
 				demux(out, cfg.Stdout, cfg.Stderr)
 			}
 		}()
+		if first != nil {
+			c.resize(bg, id, first.Width, first.Height)
+		}
 		if cfg.TTY && cfg.Sizes != nil {
 			go func() {
 				for sz := range cfg.Sizes {
