@@ -191,8 +191,8 @@ var samples = []struct {
 	{
 		app:       "broken-cnb",
 		buildpack: "Cloud Native Buildpacks",
-		errText:   "build Cloud Native Buildpacks app: pack build with nua-no-such-builder:local: failed to fetch builder image",
-		output:    []string{"       nua-cnb: pack build with nua-no-such-builder:local: failed to fetch builder image"},
+		errText:   "build Cloud Native Buildpacks app: builder nua-no-such-builder:local is not on this server: nua builds only with builders installed on its engine",
+		output:    []string{"       nua-cnb: builder nua-no-such-builder:local is not on this server"},
 		needs:     "cnb",
 	},
 	{

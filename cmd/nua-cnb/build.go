@@ -19,6 +19,7 @@ import (
 	"github.com/buildpacks/pack/pkg/image"
 	"github.com/buildpacks/pack/pkg/logging"
 	"github.com/buildpacks/pack/pkg/project"
+	"github.com/containerd/errdefs"
 	projecttypes "github.com/buildpacks/pack/pkg/project/types"
 	"github.com/heroku/color"
 	docker "github.com/moby/moby/client"
@@ -77,9 +78,10 @@ func buildNetwork(ctx context.Context, dc *docker.Client) (name string, remove f
 }
 
 // build builds the app into r.Image with the builder r.Builder, else the
-// one project.toml names. The builder is trusted (its lifecycle runs as
-// one creator container) and pulled only when not present. Both caches
-// are directories in r.Cache, so they are the app's and go with it.
+// one project.toml names. The builder must be on the engine already and is
+// trusted: its lifecycle runs as one creator container, with the engine's
+// socket. Both caches are directories in r.Cache, so they are the app's
+// and go with it.
 func build(ctx context.Context, r buildRequest, w io.Writer) error {
 	var desc projecttypes.Descriptor
 	pc, dc, err := newClient(r.Host, w)
@@ -107,6 +109,13 @@ func build(ctx context.Context, r buildRequest, w io.Writer) error {
 		os.Setenv("PACK_HOME", filepath.Join(r.Cache, "pack-home"))
 	}
 	fmt.Fprintf(w, "Builder: %s\n", builder)
+	// The builder's lifecycle runs with the engine's socket: only one the
+	// operator put on the engine, never one a push makes it pull.
+	if _, err := dc.ImageInspect(ctx, builder); errdefs.IsNotFound(err) {
+		return fmt.Errorf("builder %s is not on this server: nua builds only with builders installed on its engine (docker pull %s, or nua-cnb builder); or name one with the CNB_BUILDER config", builder, builder)
+	} else if err != nil {
+		return fmt.Errorf("builder %s: %w", builder, err)
+	}
 	network, removeNetwork, err := buildNetwork(ctx, dc)
 	if err != nil {
 		return err
@@ -118,7 +127,7 @@ func build(ctx context.Context, r buildRequest, w io.Writer) error {
 		Builder:                  builder,
 		Env:                      r.Env,
 		DockerHost:               r.Host,
-		PullPolicy:               image.PullIfNotPresent,
+		PullPolicy:               image.PullNever,
 		TrustBuilder:             func(string) bool { return true },
 		ProjectDescriptor:        desc,
 		ProjectDescriptorBaseDir: r.App,
