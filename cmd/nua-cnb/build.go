@@ -19,8 +19,8 @@ import (
 	"github.com/buildpacks/pack/pkg/image"
 	"github.com/buildpacks/pack/pkg/logging"
 	"github.com/buildpacks/pack/pkg/project"
-	"github.com/containerd/errdefs"
 	projecttypes "github.com/buildpacks/pack/pkg/project/types"
+	"github.com/containerd/errdefs"
 	"github.com/heroku/color"
 	docker "github.com/moby/moby/client"
 )
