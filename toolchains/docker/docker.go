@@ -40,6 +40,14 @@ var (
 	_ buildpacks.OneOffWrapper  = (*Toolchain)(nil)
 )
 
+// slugLabel is the container label naming the slug a container runs, by
+// its absolute path.
+const slugLabel = "nua.slug"
+
+// containersGone is how long Remove waits for a slug's containers to go
+// before removing its image.
+const containersGone = 30 * time.Second
+
 // ManifestFile is the file in a slug that says which image runs it.
 const ManifestFile = ".nua-container.json"
 
@@ -238,6 +246,7 @@ func (im Images) Remove(ctx context.Context, slug string) error {
 	if err != nil {
 		return err
 	}
+	waitContainersGone(ctx, c, slug)
 	if repo, tag, ok := releaseTag(slug); ok {
 		if err := c.removeImage(ctx, repo+":"+tag); err != nil && !isStatus(err, 404) {
 			return err
@@ -252,6 +261,21 @@ func (im Images) Remove(ctx context.Context, slug string) error {
 	}
 	c.removeImage(ctx, m.Image) // never tagged; refused while a release uses it
 	return nil
+}
+
+// waitContainersGone waits, up to containersGone, until no container runs
+// slug: the engine refuses to remove an image a container uses, and the
+// slug's last containers may still be on their way out.
+func waitContainersGone(ctx context.Context, c *client, slug string) {
+	abs, err := filepath.Abs(slug)
+	if err != nil {
+		return
+	}
+	for deadline := time.Now().Add(containersGone); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if ids, err := c.listByLabel(ctx, slugLabel, abs); err != nil || len(ids) == 0 {
+			return
+		}
+	}
 }
 
 // releaseTag derives the image tag of slug DATA/apps/APP/releases/vN.

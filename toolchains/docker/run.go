@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -67,6 +68,9 @@ func Run(ctx context.Context, cfg RunConfig) (int, error) {
 		return 0, err
 	}
 	spec := containerSpecFor(m, cfg)
+	if abs, err := filepath.Abs(cfg.Dir); err == nil {
+		spec.Labels[slugLabel] = abs // Remove waits for these to go
+	}
 	var first *Size
 	if spec.Tty && cfg.Sizes != nil {
 		select { // the terminal's size, known from the start
