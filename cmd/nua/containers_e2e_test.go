@@ -166,25 +166,10 @@ func TestE2EDockerfile(t *testing.T) {
 		return strings.Contains(out, "app[web.1]: dockerapp web listening on :"), out
 	})
 
-	var failed, total atomic.Int64
-	stop := hammer(s, app, &failed, &total)
-	if out, code := s.SSH(nil, "config:set", app, "GREETING=config"); code != 0 {
-		t.Fatalf("config:set: exit %d\n%s", code, out)
-	}
-	testutil.Commit(t, repo, "NOTES", "a redeploy\n")
-	mustPush(t, s, repo, app)
+	e.redeployUnderLoad(t, s, repo, app, 1)
 	if status, body := s.Get(app, "/"); status != 200 || body != "hello from dockerapp config\n" {
 		t.Fatalf("GET / after the redeploy = %d %q, want the config reaching the container", status, body)
 	}
-	stop()
-	if failed.Load() != 0 || total.Load() < 10 {
-		t.Fatalf("%d of %d requests failed during the redeploys", failed.Load(), total.Load())
-	}
-	t.Logf("%d requests, none failed, during a config change and a redeploy", total.Load())
-	testutil.Eventually(t, 30*time.Second, "old containers gone", func() (bool, string) {
-		got := e.containers(t, app)
-		return len(got) == 1, strings.Join(got, "\n")
-	})
 
 	broken, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "testdata", "apps", "broken-docker", "Dockerfile"))
 	if err != nil {
@@ -283,6 +268,30 @@ func TestE2EDockerfile(t *testing.T) {
 
 // engine is the Docker Engine API the tests check, through its HTTP API.
 type engine struct{ host string }
+
+// redeployUnderLoad sets GREETING=config and pushes a new commit of repo
+// while a client requests app without pause: no request may fail, and
+// the old containers go, leaving n. It returns the push's output.
+func (e *engine) redeployUnderLoad(t *testing.T, s *testutil.Server, repo, app string, n int) string {
+	t.Helper()
+	var failed, total atomic.Int64
+	stop := hammer(s, app, &failed, &total)
+	if out, code := s.SSH(nil, "config:set", app, "GREETING=config"); code != 0 {
+		t.Fatalf("config:set: exit %d\n%s", code, out)
+	}
+	testutil.Commit(t, repo, "NOTES", "a redeploy\n")
+	out := mustPush(t, s, repo, app)
+	stop()
+	if failed.Load() != 0 || total.Load() < 10 {
+		t.Fatalf("%d of %d requests failed during the redeploys", failed.Load(), total.Load())
+	}
+	t.Logf("%d requests, none failed, during a config change and a redeploy", total.Load())
+	testutil.Eventually(t, 30*time.Second, "old containers gone", func() (bool, string) {
+		got := e.containers(t, app)
+		return len(got) == n, strings.Join(got, "\n")
+	})
+	return out
+}
 
 // destroy destroys app and checks that none of its containers and none of
 // its images is left.
@@ -474,26 +483,11 @@ func TestE2ECNB(t *testing.T) {
 		return strings.Contains(out, "app[web.1]: cnbapp web listening on :") && strings.Contains(out, "app[worker.1]: cnbapp worker up"), out
 	})
 
-	var failed, total atomic.Int64
-	stop := hammer(s, app, &failed, &total)
-	if out, code := s.SSH(nil, "config:set", app, "GREETING=config"); code != 0 {
-		t.Fatalf("config:set: exit %d\n%s", code, out)
-	}
-	testutil.Commit(t, repo, "NOTES", "a redeploy\n")
-	out = mustPush(t, s, repo, app)
+	out = e.redeployUnderLoad(t, s, repo, app, 2)
 	if !strings.Contains(out, "remote:        reusing the cached stamp layer") {
 		t.Errorf("the redeploy did not reuse the build cache:\n%s", out)
 	}
 	get("/greeting.txt", "config\n") // the config reached the buildpacks
-	stop()
-	if failed.Load() != 0 || total.Load() < 10 {
-		t.Fatalf("%d of %d requests failed during the redeploys", failed.Load(), total.Load())
-	}
-	t.Logf("%d requests, none failed, during a config change and a redeploy", total.Load())
-	testutil.Eventually(t, 30*time.Second, "old containers gone", func() (bool, string) {
-		got := e.containers(t, app)
-		return len(got) == 2, strings.Join(got, "\n")
-	})
 
 	// A one-off runs through the image's launcher, with the app's config.
 	out, code := s.SSH(nil, "run", app, "sh", "-c", "'test -f /workspace/public/index.html && echo run sees $GREETING; exit 7'")
