@@ -5,14 +5,22 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/nua-paas/nua/internal/commands"
+	"github.com/nua-paas/nua/runtime/sandbox"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperCommand {
+		// The daemon starts an app's code through here; it returns only on failure.
+		err := sandbox.Exec(os.Args[2:])
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(126)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	os.Exit(commands.Run(ctx, localOptions(), os.Args[1:]))
