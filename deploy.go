@@ -2,21 +2,21 @@ package nua
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/runtime/sandbox"
 )
 
 // DeployRequest asks for a pushed commit to be built and released.
@@ -41,7 +41,8 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 	start := time.Now()
 	o := buildpacks.NewOutput(out)
 	o.Step("Building %s (%s)", app.Name, short(req.Commit))
-	if err := os.MkdirAll(p.slugsDir(app.Name), 0o755); err != nil {
+	sb := p.sandbox(app)
+	if err := errors.Join(sb.Own(p.appDir(app.Name)), sb.Own(p.slugsDir(app.Name))); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp(p.slugsDir(app.Name), ".build-")
@@ -52,7 +53,7 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 	if err := req.Source(dir); err != nil {
 		return fmt.Errorf("%w: %w", ErrDeploy, err)
 	}
-	res, err := p.cfg.Builder.Build(ctx, dir, p.cacheDir(app.Name), envList(app.Config), out)
+	res, err := p.cfg.Builder.Build(ctx, dir, p.cacheDir(app.Name), envList(app.Config), sb, out)
 	if err != nil {
 		return fmt.Errorf("%w: build: %w", ErrDeploy, err)
 	}
@@ -378,7 +379,9 @@ func (p *Platform) Restore(ctx context.Context) error {
 func (p *Platform) processEnv(app App, rel Release) []string {
 	slug := p.slugDir(app.Name, rel.Slug)
 	data := filepath.Join(p.appDir(app.Name), "data")
-	os.MkdirAll(data, 0o755)
+	if err := p.sandbox(app).Own(data); err != nil {
+		p.log.Warn("data dir", "app", app.Name, "err", err)
+	}
 	env := []string{
 		"PATH=" + strings.Join([]string{filepath.Join(slug, "bin"), p.cfg.BinDir, os.Getenv("PATH")}, string(os.PathListSeparator)),
 		"HOME=" + slug,
@@ -392,12 +395,15 @@ func (p *Platform) processEnv(app App, rel Release) []string {
 
 // runOnce runs cmd in rel's slug with its environment, as the release phase.
 func (p *Platform) runOnce(ctx context.Context, app App, rel Release, cmd string, out io.Writer) error {
-	c := exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
-	c.Dir = p.slugDir(app.Name, rel.Slug)
-	c.Env = append(p.processEnv(app, rel), "PS=release.1")
+	c, err := p.sandbox(app).Command(ctx, sandbox.Job{
+		Name: "release", Argv: []string{"/bin/sh", "-c", cmd}, Dir: p.slugDir(app.Name, rel.Slug),
+		Env: append(p.processEnv(app, rel), "PS=release.1"), Limits: p.limits(app, "release"),
+	})
+	if err != nil {
+		return err
+	}
+	defer c.Release()
 	c.Stdout, c.Stderr = out, out
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
 	return c.Run()
 }
 

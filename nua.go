@@ -44,6 +44,20 @@ type App struct {
 	// Stopped is set by ps:stop: the app's processes stay down, across
 	// daemon restarts, until ps:start or the next deploy.
 	Stopped bool `json:"stopped,omitempty"`
+	// UID numbers the app among all apps ever made (1, 2, ...): its
+	// processes run as the sandbox's uid for that number. 0 until assigned.
+	UID int `json:"uid,omitempty"`
+	// Resources are the sandbox limits of each process type that differ
+	// from the defaults.
+	Resources map[string]Limits `json:"resources,omitempty"`
+}
+
+// Limits bound each instance of a process type: memory in bytes, CPU in
+// cores, tasks (processes and threads); 0 keeps the default.
+type Limits struct {
+	Memory int64   `json:"memory,omitempty"`
+	CPU    float64 `json:"cpu,omitempty"`
+	Tasks  int     `json:"tasks,omitempty"`
 }
 
 // Scale reports how many instances of process type typ should run.

@@ -19,6 +19,7 @@ import (
 	"github.com/nua-paas/nua/procman"
 	"github.com/nua-paas/nua/proxy"
 	"github.com/nua-paas/nua/receiver"
+	"github.com/nua-paas/nua/runtime/sandbox"
 )
 
 // Config wires a Platform to its parts.
@@ -33,6 +34,9 @@ type Config struct {
 	Receiver *receiver.Receiver
 	// BinDir holds the nua binary; processes find it on their PATH.
 	BinDir string
+	// Sandbox confines each app's processes and builds; nil runs them
+	// unconfined.
+	Sandbox *sandbox.Manager
 	// BootTimeout bounds how long new web instances may take to listen.
 	BootTimeout time.Duration
 	// KeepSlugs is how many built slugs are kept for each app.
@@ -49,6 +53,7 @@ type Platform struct {
 	cfg Config
 	log *slog.Logger
 
+	uidMu   sync.Mutex // held while an app gets its uid
 	mu      sync.Mutex
 	locks   map[string]*sync.Mutex // per app: one deploy, config change or restart at a time
 	running map[string][]instance
@@ -143,13 +148,19 @@ func (p *Platform) CreateApp(name string) (App, error) {
 	if err := ValidateAppName(name); err != nil {
 		return App{}, err
 	}
+	p.uidMu.Lock() // two new apps never get the same uid
+	defer p.uidMu.Unlock()
 	defer p.lockApp(name)()
-	if _, err := p.cfg.Store.App(name); err == nil {
+	_, err := p.cfg.Store.App(name)
+	if err == nil {
 		return App{}, fmt.Errorf("app %s: %w", name, ErrExists)
 	} else if !errors.Is(err, ErrNotFound) {
 		return App{}, err
 	}
 	app := App{Name: name, Created: time.Now().UTC()}
+	if app.UID, err = p.nextUID(); err != nil {
+		return App{}, err
+	}
 	if err := p.cfg.Receiver.Init(name, "main"); err != nil {
 		return App{}, err
 	}
@@ -183,6 +194,9 @@ func (p *Platform) DestroyApp(ctx context.Context, name string) error {
 	defer unlock()
 	p.stopInstances(ctx, name, p.takeRunning(name))
 	p.retireNow(name) // their containers must be gone before their images
+	if app, err := p.cfg.Store.App(name); err == nil {
+		p.sandbox(app).RemoveApp()
+	}
 	if err := p.cfg.Proxy.RemoveRoute(ctx, name); err != nil {
 		p.log.Warn("remove route", "app", name, "err", err)
 	}
@@ -319,4 +333,71 @@ func randomSuffix() string {
 	b := make([]byte, 6)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// nextUID returns the uid number a new app gets: one no app ever had, so
+// what a destroyed app left (its data dir) stays out of a new app's reach.
+func (p *Platform) nextUID() (int, error) {
+	apps, err := p.cfg.Store.Apps()
+	if err != nil {
+		return 0, err
+	}
+	for {
+		n, err := p.cfg.Store.NextUID()
+		if err != nil {
+			return 0, err
+		}
+		if !slices.ContainsFunc(apps, func(a App) bool { return a.UID >= n }) {
+			return n, nil
+		}
+	}
+}
+
+// Migrate brings apps made by an earlier version up to date: each gets its
+// own uid. The daemon calls it before it takes any command.
+func (p *Platform) Migrate() error {
+	apps, err := p.cfg.Store.Apps()
+	if err != nil {
+		return err
+	}
+	for _, a := range apps {
+		if a.UID != 0 {
+			continue
+		}
+		p.uidMu.Lock()
+		a.UID, err = p.nextUID()
+		if err == nil {
+			err = p.cfg.Store.PutApp(a)
+		}
+		p.uidMu.Unlock()
+		if err != nil {
+			return fmt.Errorf("give app %s its uid: %w", a.Name, err)
+		}
+	}
+	return nil
+}
+
+// sandbox returns the app's sandbox: nil when nua runs without one.
+func (p *Platform) sandbox(app App) *sandbox.Sandbox {
+	if p.cfg.Sandbox == nil {
+		return nil
+	}
+	return p.cfg.Sandbox.For(app.Name, p.cfg.Sandbox.UID(app.UID))
+}
+
+// limits returns the sandbox limits of each instance of typ.
+func (p *Platform) limits(app App, typ string) sandbox.Limits {
+	l := sandbox.DefaultProcess
+	if r, ok := app.Resources[typ]; ok {
+		if r.Memory > 0 {
+			l.Memory = r.Memory
+		}
+		if r.CPU > 0 {
+			l.CPU = r.CPU
+		}
+		if r.Tasks > 0 {
+			l.Tasks = r.Tasks
+		}
+	}
+	return l
 }

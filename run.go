@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/nua-paas/nua/runtime/sandbox"
 )
 
 // TTY is a terminal the client asked for.
@@ -55,14 +57,19 @@ func (p *Platform) Run(ctx context.Context, req RunRequest) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	cmd := exec.CommandContext(ctx, path, argv[1:]...)
-	cmd.Dir, cmd.Env = p.slugDir(app.Name, rel.Slug), env
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	proc, err := p.sandbox(app).Command(ctx, sandbox.Job{
+		Name: "run", Argv: append([]string{path}, argv[1:]...), Dir: p.slugDir(app.Name, rel.Slug),
+		Env: env, Limits: p.limits(app, "run"), Session: req.TTY != nil,
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer proc.Release()
 	p.cfg.Procs.Event(app.Name, "run", "run: "+clip(strings.Join(req.Command, " ")))
 	if req.TTY != nil {
-		err = runTTY(cmd, req)
+		err = runTTY(proc.Cmd, req)
 	} else {
-		err = runPipes(cmd, req)
+		err = runPipes(proc.Cmd, req)
 	}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
@@ -75,7 +82,6 @@ func (p *Platform) Run(ctx context.Context, req RunRequest) (int, error) {
 }
 
 func runPipes(cmd *exec.Cmd, req RunRequest) error {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Stdout, cmd.Stderr = req.Stdout, req.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -97,7 +103,7 @@ func runTTY(cmd *exec.Cmd, req RunRequest) error {
 	if t.Term != "" {
 		cmd.Env = append(cmd.Env, "TERM="+t.Term)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr.Setctty = true
 	ptmx, err := pty.StartWithAttrs(cmd, &pty.Winsize{Cols: uint16(t.Width), Rows: uint16(t.Height)}, cmd.SysProcAttr)
 	if err != nil {
 		return fmt.Errorf("run %s: %w", cmd.Args[0], err)

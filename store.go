@@ -22,4 +22,6 @@ type Store interface {
 	PutKey(Key) error
 	// DeleteKey removes a key or fails with ErrNotFound.
 	DeleteKey(name string) error
+	// NextUID returns a number never returned before (1, 2, ...).
+	NextUID() (int, error)
 }

@@ -78,7 +78,7 @@ func TestBuilderBackends(t *testing.T) {
 			nix := newBackend("Nix", "nix", nil)
 			native := &fakePack{name: "Native", detect: hasFile("app.x"), build: setsWeb("run")}
 			b := buildpacks.New([]buildpacks.Buildpack{docker, nix, native})
-			res, err := b.Build(t.Context(), mustSrc(t, tt.files), t.TempDir(), tt.env, io.Discard)
+			res, err := b.Build(t.Context(), mustSrc(t, tt.files), t.TempDir(), tt.env, nil, io.Discard)
 			if tt.want == "" {
 				if err == nil || !strings.Contains(err.Error(), tt.errText) || (tt.errIs != nil && !errors.Is(err, tt.errIs)) {
 					t.Fatalf("Build: %v, want an error with %q", err, tt.errText)

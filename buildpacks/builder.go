@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nua-paas/nua/procman"
+	"github.com/nua-paas/nua/runtime/sandbox"
 )
 
 // DefaultTimeout is a build's time limit unless WithTimeout sets another.
@@ -24,6 +25,7 @@ type Builder struct {
 	buildpacks []Buildpack
 	timeout    time.Duration
 	protected  []string
+	limits     sandbox.Limits
 }
 
 // Warm lets every buildpack that can prepare its shared caches do so.
@@ -63,10 +65,16 @@ func WithProtected(dirs ...string) Option {
 	}
 }
 
+// WithLimits sets the sandbox limits of each build (sandbox.DefaultBuild
+// unless set).
+func WithLimits(l sandbox.Limits) Option {
+	return func(b *Builder) { b.limits = l }
+}
+
 // New returns a Builder that tries bps in order: the first buildpack whose
 // Detect matches builds the app.
 func New(bps []Buildpack, opts ...Option) *Builder {
-	b := &Builder{buildpacks: slices.Clone(bps), timeout: DefaultTimeout}
+	b := &Builder{buildpacks: slices.Clone(bps), timeout: DefaultTimeout, limits: sandbox.DefaultBuild}
 	for _, opt := range opts {
 		opt(b)
 	}
@@ -82,17 +90,26 @@ func New(bps []Buildpack, opts ...Option) *Builder {
 // built-in buildpack that detects it does. Build tools run with HOME and
 // TMPDIR in cache; a slug with a symlink out of itself is refused. The
 // build is cancelled when ctx ends or the time limit passes.
-func (b *Builder) Build(ctx context.Context, src, cache string, env []string, w io.Writer) (Result, error) {
+func (b *Builder) Build(ctx context.Context, src, cache string, env []string, sb *sandbox.Sandbox, w io.Writer) (Result, error) {
 	out := NewOutput(w)
 	src, cache, err := prepareDirs(src, cache)
 	if err != nil {
 		return Result{}, err
+	}
+	if err := errors.Join(sb.Own(src), sb.Own(cache)); err != nil {
+		return Result{}, fmt.Errorf("build: %w", err)
 	}
 	procfile, err := readProcfile(src)
 	if err != nil {
 		return Result{}, err
 	}
 	build := &Build{Src: src, Cache: cache, Env: slices.Clone(env), Out: out, Processes: map[string]string{}}
+	if sb != nil {
+		if build.group, err = sb.Group("build", b.limits); err != nil {
+			return Result{}, err
+		}
+		defer build.group.Release() // what the build left running dies with it
+	}
 	list, from, err := sources(src, build)
 	if err != nil {
 		return Result{}, err
@@ -110,6 +127,9 @@ func (b *Builder) Build(ctx context.Context, src, cache string, env []string, w 
 	}
 	if build.Home, build.Tmp, err = prepareToolDirs(cache); err != nil {
 		return Result{}, err
+	}
+	if err := errors.Join(sb.Own(build.Home), sb.Own(build.Tmp)); err != nil {
+		return Result{}, fmt.Errorf("build: %w", err)
 	}
 	defer os.RemoveAll(build.Tmp)
 

@@ -127,7 +127,7 @@ func TestBuildProcessTypes(t *testing.T) {
 			}
 			var out bytes.Buffer
 			res, err := buildpacks.New([]buildpacks.Buildpack{pack}).
-				Build(t.Context(), mustSrc(t, tt.files), t.TempDir(), nil, &out)
+				Build(t.Context(), mustSrc(t, tt.files), t.TempDir(), nil, nil, &out)
 			if err != nil {
 				t.Fatalf("Build: %v\n%s", err, out.String())
 			}
@@ -154,7 +154,7 @@ func TestBuildDetectOrder(t *testing.T) {
 	second := &fakePack{name: "Second", detect: hasFile("a"), build: setsWeb("second")}
 	var out bytes.Buffer
 	res, err := buildpacks.New([]buildpacks.Buildpack{first, second}).
-		Build(t.Context(), mustSrc(t, map[string]string{"a": ""}), t.TempDir(), nil, &out)
+		Build(t.Context(), mustSrc(t, map[string]string{"a": ""}), t.TempDir(), nil, nil, &out)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -176,7 +176,7 @@ func TestBuildNoApp(t *testing.T) {
 		&fakePack{name: "Elixir", detect: hasFile("mix.exs")},
 	}
 	var out bytes.Buffer
-	_, err := buildpacks.New(bps).Build(t.Context(), mustSrc(t, map[string]string{"README.md": "hi"}), t.TempDir(), nil, &out)
+	_, err := buildpacks.New(bps).Build(t.Context(), mustSrc(t, map[string]string{"README.md": "hi"}), t.TempDir(), nil, nil, &out)
 	if !errors.Is(err, buildpacks.ErrNoApp) {
 		t.Fatalf("Build: %v, want ErrNoApp", err)
 	}
@@ -228,7 +228,7 @@ func TestBuildBadProcfile(t *testing.T) {
 				return true, nil
 			}}
 			var out bytes.Buffer
-			_, err := buildpacks.New([]buildpacks.Buildpack{pack}).Build(t.Context(), src, t.TempDir(), nil, &out)
+			_, err := buildpacks.New([]buildpacks.Buildpack{pack}).Build(t.Context(), src, t.TempDir(), nil, nil, &out)
 			if !errors.Is(err, procman.ErrProcfile) || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Build: %v, want an ErrProcfile naming %q", err, tt.wantErr)
 			}
@@ -245,7 +245,7 @@ func TestBuildBadProcfile(t *testing.T) {
 func TestBuildNoProcess(t *testing.T) {
 	pack := &fakePack{name: "Fake", detect: hasFile("app.x")}
 	_, err := buildpacks.New([]buildpacks.Buildpack{pack}).
-		Build(t.Context(), mustSrc(t, map[string]string{"app.x": "", "Procfile": "# nothing yet\n"}), t.TempDir(), nil, nil)
+		Build(t.Context(), mustSrc(t, map[string]string{"app.x": "", "Procfile": "# nothing yet\n"}), t.TempDir(), nil, nil, nil)
 	if !errors.Is(err, buildpacks.ErrNoProcess) {
 		t.Fatalf("Build: %v, want ErrNoProcess", err)
 	}
@@ -261,7 +261,7 @@ func TestBuildFails(t *testing.T) {
 	}}
 	var out bytes.Buffer
 	_, err := buildpacks.New([]buildpacks.Buildpack{pack}).
-		Build(t.Context(), mustSrc(t, map[string]string{"app.x": ""}), t.TempDir(), nil, &out)
+		Build(t.Context(), mustSrc(t, map[string]string{"app.x": ""}), t.TempDir(), nil, nil, &out)
 	if got, want := errString(err), "build Fake app: fake compile: exit status 3"; got != want {
 		t.Fatalf("Build error %q, want %q", got, want)
 	}
@@ -283,7 +283,7 @@ func TestBuildEnvAndDirs(t *testing.T) {
 	cache := filepath.Join(t.TempDir(), "not", "yet")
 	t.Chdir(filepath.Dir(src))
 	env := []string{"A=1", "B=x=y", "A=2"}
-	_, err := buildpacks.New([]buildpacks.Buildpack{pack}).Build(t.Context(), filepath.Base(src), cache, env, nil)
+	_, err := buildpacks.New([]buildpacks.Buildpack{pack}).Build(t.Context(), filepath.Base(src), cache, env, nil, nil)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -312,7 +312,7 @@ func TestBuildTimeout(t *testing.T) {
 	}}
 	start := time.Now()
 	_, err := buildpacks.New([]buildpacks.Buildpack{pack}, buildpacks.WithTimeout(300*time.Millisecond)).
-		Build(t.Context(), mustSrc(t, map[string]string{"app.x": ""}), t.TempDir(), nil, nil)
+		Build(t.Context(), mustSrc(t, map[string]string{"app.x": ""}), t.TempDir(), nil, nil, nil)
 	if !errors.Is(err, buildpacks.ErrTimeout) {
 		t.Fatalf("Build: %v, want ErrTimeout", err)
 	}
@@ -337,7 +337,7 @@ func TestBuildCancelled(t *testing.T) {
 		return b.Command(ctx, "sleep", "60").Run()
 	}}
 	_, err := buildpacks.New([]buildpacks.Buildpack{pack}).
-		Build(ctx, mustSrc(t, map[string]string{"app.x": ""}), t.TempDir(), nil, nil)
+		Build(ctx, mustSrc(t, map[string]string{"app.x": ""}), t.TempDir(), nil, nil, nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Build: %v, want context.Canceled", err)
 	}
@@ -355,7 +355,7 @@ func TestBuildBadDirs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			pack := &fakePack{name: "Any", detect: func(string) (bool, error) { return true, nil }, build: setsWeb("x")}
-			if _, err := buildpacks.New([]buildpacks.Buildpack{pack}).Build(t.Context(), tt.src, tt.cache, nil, nil); err == nil {
+			if _, err := buildpacks.New([]buildpacks.Buildpack{pack}).Build(t.Context(), tt.src, tt.cache, nil, nil, nil); err == nil {
 				t.Fatal("Build succeeded")
 			}
 			if pack.built {

@@ -10,6 +10,8 @@ package buildpacks
 import (
 	"context"
 	"errors"
+
+	"github.com/nua-paas/nua/runtime/sandbox"
 )
 
 // Errors returned by Builder.Build; callers test for them with errors.Is.
@@ -87,6 +89,24 @@ type Build struct {
 	Env       []string          // the app's config as KEY=VALUE
 	Out       *Output           // build output, shown to the pusher
 	Processes map[string]string // default process types set by the buildpack, e.g. "web"
+
+	// group is the build's sandbox cgroup: every tool of the build runs
+	// in it and it is killed as a whole at the end or at the time limit.
+	group *sandbox.Group
+}
+
+// Confined reports whether the build's tools run in the app's sandbox
+// (under the app's own uid), so shared caches must not be written by them.
+func (b *Build) Confined() bool { return b.group != nil && b.group.Confined() }
+
+// Seed makes dst, in a confined build's cache, a cache of the app's own
+// that starts with read-only links to the entries of the shared cache src
+// (see sandbox.Sandbox.Seed). It does nothing for an unconfined build.
+func (b *Build) Seed(dst, src string) error {
+	if !b.Confined() {
+		return nil
+	}
+	return b.group.Seed(dst, src)
 }
 
 // Getenv returns the value of key in the app's config, the last one winning.

@@ -47,7 +47,7 @@ func TestExternalMultiBuildpack(t *testing.T) {
 	write(t, filepath.Join(src, "Procfile"), "clock: echo the Procfile wins\n")
 	cache := t.TempDir()
 	var out bytes.Buffer
-	res, err := buildpacks.New(noBuiltins).Build(t.Context(), src, cache, []string{"GREETING=from config", "BAD KEY=x"}, &out)
+	res, err := buildpacks.New(noBuiltins).Build(t.Context(), src, cache, []string{"GREETING=from config", "BAD KEY=x"}, nil, &out)
 	if err != nil {
 		t.Fatalf("Build: %v\n%s", err, out.String())
 	}
@@ -86,7 +86,7 @@ func TestExternalMultiBuildpack(t *testing.T) {
 
 	// A second build keeps the buildpacks' CACHE.
 	out.Reset()
-	if _, err := buildpacks.New(noBuiltins).Build(t.Context(), multiApp(t), cache, nil, &out); err != nil {
+	if _, err := buildpacks.New(noBuiltins).Build(t.Context(), multiApp(t), cache, nil, nil, &out); err != nil {
 		t.Fatalf("second Build: %v", err)
 	}
 	if !strings.Contains(out.String(), "       cache kept from the last build\n") {
@@ -127,7 +127,7 @@ func TestExternalFailures(t *testing.T) {
 			t.Parallel()
 			src := mustSrc(t, map[string]string{".buildpacks": tt.list + "\n"})
 			var out bytes.Buffer
-			_, err := buildpacks.New(noBuiltins, buildpacks.WithProtected(protected)).Build(t.Context(), src, t.TempDir(), nil, &out)
+			_, err := buildpacks.New(noBuiltins, buildpacks.WithProtected(protected)).Build(t.Context(), src, t.TempDir(), nil, nil, &out)
 			if err == nil || !strings.Contains(err.Error(), tt.errText) || (tt.errIs != nil && !errors.Is(err, tt.errIs)) {
 				t.Fatalf("Build: %v\nwant an error with %q\n%s", err, tt.errText, out.String())
 			}
@@ -177,7 +177,7 @@ func TestExternalGit(t *testing.T) {
 		t.Helper()
 		src := mustSrc(t, map[string]string{"server.pl": "", ".buildpacks": "file://" + repo + ref + "\n"})
 		var out bytes.Buffer
-		res, err := buildpacks.New(noBuiltins).Build(t.Context(), src, cache, nil, &out)
+		res, err := buildpacks.New(noBuiltins).Build(t.Context(), src, cache, nil, nil, &out)
 		if err != nil {
 			t.Fatalf("Build with %s: %v\n%s", ref, err, out.String())
 		}
@@ -199,7 +199,7 @@ func TestExternalGit(t *testing.T) {
 	}
 
 	src := mustSrc(t, map[string]string{".buildpacks": "file://" + repo + "#nope\n"})
-	_, err := buildpacks.New(noBuiltins).Build(t.Context(), src, cache, nil, nil)
+	_, err := buildpacks.New(noBuiltins).Build(t.Context(), src, cache, nil, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), `no branch, tag or commit "nope"`) {
 		t.Fatalf("Build with #nope: %v, want an error naming the ref", err)
 	}
@@ -212,7 +212,7 @@ func TestBuildpackURLConfig(t *testing.T) {
 	src := multiApp(t)
 	var out bytes.Buffer
 	res, err := buildpacks.New([]buildpacks.Buildpack{builtin}).
-		Build(t.Context(), src, t.TempDir(), []string{"BUILDPACK_URL=" + testBuildpack(t, "web")}, &out)
+		Build(t.Context(), src, t.TempDir(), []string{"BUILDPACK_URL=" + testBuildpack(t, "web")}, nil, &out)
 	if err != nil {
 		t.Fatalf("Build: %v\n%s", err, out.String())
 	}
@@ -229,7 +229,7 @@ func TestBuildpackURLConfig(t *testing.T) {
 func TestExternalTimeout(t *testing.T) {
 	src := mustSrc(t, map[string]string{".buildpacks": testBuildpack(t, "slow-compile") + "\n"})
 	start := time.Now()
-	_, err := buildpacks.New(noBuiltins, buildpacks.WithTimeout(500*time.Millisecond)).Build(t.Context(), src, t.TempDir(), nil, nil)
+	_, err := buildpacks.New(noBuiltins, buildpacks.WithTimeout(500*time.Millisecond)).Build(t.Context(), src, t.TempDir(), nil, nil, nil)
 	if !errors.Is(err, buildpacks.ErrTimeout) {
 		t.Fatalf("Build: %v, want ErrTimeout", err)
 	}

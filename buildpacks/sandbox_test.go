@@ -26,7 +26,7 @@ func TestToolEnv(t *testing.T) {
 		return cmd.Run()
 	}}
 	cache := t.TempDir()
-	if _, err := buildpacks.New([]buildpacks.Buildpack{pack}).Build(t.Context(), mustSrc(t, map[string]string{"app.x": ""}), cache, nil, nil); err != nil {
+	if _, err := buildpacks.New([]buildpacks.Buildpack{pack}).Build(t.Context(), mustSrc(t, map[string]string{"app.x": ""}), cache, nil, nil, nil); err != nil {
 		t.Fatalf("Build: %v", err)
 	}
 	want := fmt.Sprintf("%s|%s|%s||set\n", filepath.Join(cache, "home"), filepath.Join(cache, ".tmp"), os.Getenv("PATH"))
@@ -62,7 +62,7 @@ func TestSlugLinks(t *testing.T) {
 				return os.Symlink(tt.link(b), filepath.Join(b.Src, "lib", "link"))
 			}}
 			_, err := buildpacks.New([]buildpacks.Buildpack{pack}, buildpacks.WithProtected(protected)).
-				Build(t.Context(), mustSrc(t, map[string]string{"app.x": ""}), t.TempDir(), nil, nil)
+				Build(t.Context(), mustSrc(t, map[string]string{"app.x": ""}), t.TempDir(), nil, nil, nil)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("Build: %v", err)

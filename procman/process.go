@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/nua-paas/nua/runtime/sandbox"
 )
 
 // Spec describes one process instance.
@@ -24,6 +25,10 @@ type Spec struct {
 	Env     []string // the full environment, KEY=VALUE; PORT and PS are appended
 	Port    int      // PORT for the process; 0 = none
 	Restart Restart  // what happens when it exits on its own
+	// Sandbox confines the process (nil: unconfined, as `nua dev` runs).
+	Sandbox *sandbox.Sandbox
+	// Limits bound each run of the process in its sandbox.
+	Limits sandbox.Limits
 }
 
 // Restart says what happens when a process exits on its own.
@@ -81,6 +86,12 @@ type Status struct {
 	Since    time.Time // when State was entered
 	ExitErr  string    // how the last run ended ("exit status 1"), "" before any
 	ExitCode int       // the last run's exit code, -1 if a signal ended it
+	// OOMKills counts the runs the kernel killed for going over their
+	// memory limit.
+	OOMKills int
+	// Memory and CPU are what the current run uses (sandboxed processes).
+	Memory int64
+	CPU    time.Duration
 }
 
 // Process is one supervised process instance.
@@ -95,14 +106,15 @@ type Process struct {
 	stopOnce, killOnce     sync.Once
 	stopCh, killCh, doneCh chan struct{}
 
-	mu sync.Mutex
-	st Status
+	mu  sync.Mutex
+	st  Status
+	cur *run // the current run, while there is one
 }
 
 // run is one OS process of a Process.
 type run struct {
 	pid     int
-	cmd     *exec.Cmd
+	cmd     *sandbox.Proc
 	r       *os.File // read end of the output pipe
 	guard   *os.File // write end of the watchdog pipe; closing it kills the group
 	started time.Time
@@ -141,7 +153,12 @@ func (p *Process) Spec() Spec { return p.spec }
 func (p *Process) Status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.st
+	st := p.st
+	if p.cur != nil {
+		u := p.cur.cmd.Usage()
+		st.Memory, st.CPU = u.Memory, u.CPU
+	}
+	return st
 }
 
 // Done is closed once the process was stopped for good: by Stop, or, under
@@ -183,12 +200,17 @@ func (p *Process) start() (*run, error) {
 		return nil, fmt.Errorf("start %s: %w", p.spec.Name(), err)
 	}
 	r, w, guardR, guardW := files[0], files[1], files[2], files[3]
-	cmd := exec.Command("/bin/sh", "-c", guardScript, p.spec.Command)
-	cmd.Dir, cmd.Env = p.spec.Dir, p.env
-	cmd.Stdout, cmd.Stderr = w, w // stdin nil = /dev/null
-	cmd.ExtraFiles = []*os.File{guardR}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	err = cmd.Start()
+	cmd, err := p.spec.Sandbox.Command(context.Background(), sandbox.Job{
+		Name: p.spec.Name(), Argv: []string{"/bin/sh", "-c", guardScript, p.spec.Command},
+		Dir: p.spec.Dir, Env: p.env, Limits: p.spec.Limits,
+	})
+	if err == nil {
+		cmd.Stdout, cmd.Stderr = w, w // stdin nil = /dev/null
+		cmd.ExtraFiles = []*os.File{guardR}
+		if err = cmd.Start(); err != nil {
+			cmd.Release()
+		}
+	}
 	w.Close()
 	guardR.Close()
 	if err != nil {
@@ -210,7 +232,7 @@ func (p *Process) start() (*run, error) {
 		_ = cmd.Wait() // the outcome is read from cmd.ProcessState
 		close(rn.exited)
 	}()
-	p.setState(StateUp, func(st *Status) { st.PID = rn.pid })
+	p.setState(StateUp, func(st *Status) { st.PID, p.cur = rn.pid, rn })
 	return rn, nil
 }
 
@@ -294,6 +316,17 @@ func (p *Process) reap(rn *run, deadline time.Time, timeoutMsg string) (string, 
 	rn.r.Close()
 	rn.guard.Close()
 	exitErr := rn.cmd.ProcessState.String()
+	oom := rn.cmd.Usage().OOMKills > 0
+	rn.cmd.Release() // kills what left the group (setsid children)
+	p.mu.Lock()
+	p.cur = nil
+	if oom {
+		p.st.OOMKills++
+	}
+	p.mu.Unlock()
+	if oom {
+		exitErr = "OOM-killed: over its memory limit of " + sandbox.FormatBytes(p.spec.Limits.Memory) + " (" + exitErr + ")"
+	}
 	p.event("Process exited: %s", exitErr)
 	p.log.Info("process exited", "pid", rn.pid, "status", exitErr)
 	return exitErr, rn.cmd.ProcessState.ExitCode()

@@ -2,7 +2,7 @@
 //
 // The bucket tree:
 //
-//	meta/
+//	meta/                    (its bucket sequence numbers the apps' uids)
 //	  schema                 "1"
 //	apps/
 //	  <app>                  JSON nua.App
@@ -75,6 +75,21 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return &DB{bolt: b}, nil
+}
+
+// NextUID returns a number no app had before, from the meta bucket's
+// sequence: an app's uid is never given to a later app.
+func (d *DB) NextUID() (int, error) {
+	var n uint64
+	err := d.bolt.Update(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.Bucket(bucketMeta).NextSequence()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("next uid: %w", err)
+	}
+	return int(n), nil
 }
 
 // Close closes the file.

@@ -230,7 +230,7 @@ func TestBuildSamples(t *testing.T) {
 			slug := copyApp(t, s.app)
 			t.Cleanup(func() { newBuilder().Remove(context.Background(), slug) })
 			var out bytes.Buffer
-			res, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, &out)
+			res, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, nil, &out)
 			t.Logf("build output:\n%s", out.String())
 			for _, line := range s.output {
 				if !strings.Contains(out.String(), line) {
@@ -273,7 +273,7 @@ func TestDetectionOrder(t *testing.T) {
 			src := copyApp(t, tt.app)
 			write(t, filepath.Join(src, "index.html"), "<h1>not a static site</h1>\n")
 			var out bytes.Buffer
-			res, err := newBuilder().Build(t.Context(), src, mustCache(t), nil, &out)
+			res, err := newBuilder().Build(t.Context(), src, mustCache(t), nil, nil, &out)
 			if err != nil {
 				t.Fatalf("Build: %v\n%s", err, out.String())
 			}
@@ -289,7 +289,7 @@ func TestDetectionOrder(t *testing.T) {
 func TestBuildProcfileOverridesGo(t *testing.T) {
 	slug := copyApp(t, "goapp")
 	write(t, filepath.Join(slug, "Procfile"), "web: bin/goapp --verbose\nworker: bin/goapp worker\n")
-	res, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, io.Discard)
+	res, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, nil, io.Discard)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -305,7 +305,7 @@ func TestBuildBadProcfileFirst(t *testing.T) {
 	slug := copyApp(t, "goapp")
 	write(t, filepath.Join(slug, "Procfile"), "web bin/goapp\n")
 	var out bytes.Buffer
-	_, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, &out)
+	_, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, nil, &out)
 	if !errors.Is(err, procman.ErrProcfile) || !strings.Contains(err.Error(), "Procfile line 1") {
 		t.Fatalf("Build: %v, want a Procfile error naming line 1", err)
 	}
@@ -331,7 +331,7 @@ func TestGoColdWarm(t *testing.T) {
 	for i := range 2 {
 		slug := copyApp(t, "goapp")
 		start := time.Now()
-		if _, err := newBuilder().Build(t.Context(), slug, cache, nil, io.Discard); err != nil {
+		if _, err := newBuilder().Build(t.Context(), slug, cache, nil, nil, io.Discard); err != nil {
 			t.Fatalf("build %d: %v", i+1, err)
 		}
 		times = append(times, time.Since(start))
@@ -425,7 +425,7 @@ func TestBuildNixProcfile(t *testing.T) {
 	slug := copyApp(t, "nixdefault")
 	t.Cleanup(func() { newBuilder().Remove(context.Background(), slug) })
 	write(t, filepath.Join(slug, "Procfile"), "web: exec server\nworker: exec worker\n")
-	res, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, io.Discard)
+	res, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, nil, io.Discard)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -599,7 +599,7 @@ func TestBuildDockerProcfile(t *testing.T) {
 	slug := copyApp(t, "dockerapp")
 	t.Cleanup(func() { newBuilder().Remove(context.Background(), slug) })
 	write(t, filepath.Join(slug, "Procfile"), "worker: echo worker; sleep 600\n")
-	res, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, io.Discard)
+	res, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, nil, io.Discard)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}

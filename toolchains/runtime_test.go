@@ -30,7 +30,7 @@ func TestWarmRebuild(t *testing.T) {
 				start := time.Now()
 				slug := copyApp(t, s.app)
 				t.Cleanup(func() { newBuilder().Remove(context.Background(), slug) }) // images
-				if _, err := newBuilder().Build(t.Context(), slug, cache, nil, &out); err != nil {
+				if _, err := newBuilder().Build(t.Context(), slug, cache, nil, nil, &out); err != nil {
 					t.Fatalf("Build: %v\n%s", err, out.String())
 				}
 				times = append(times, time.Since(start))
@@ -58,7 +58,7 @@ func TestRuntimeMissing(t *testing.T) {
 		}
 		t.Run(s.app, func(t *testing.T) {
 			var out bytes.Buffer
-			_, err := newBuilder().Build(t.Context(), copyApp(t, s.app), t.TempDir(), nil, &out)
+			_, err := newBuilder().Build(t.Context(), copyApp(t, s.app), t.TempDir(), nil, nil, &out)
 			if err == nil || !strings.HasSuffix(err.Error(), s.missing) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("Build: %v\nwant one line ending in %q", err, s.missing)
 			}

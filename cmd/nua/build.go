@@ -73,7 +73,7 @@ func localBuild(c *cli.Context, src, out string) error {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
 	builder := buildpacks.New(toolchains.Builtin(toolchains.Config{GoBuildCache: localGoCache()}), buildpacks.WithTimeout(c.Duration("timeout")))
-	res, err := builder.Build(c.Context, building, filepath.Join(out, "cache"), envOf(config), c.App.Writer)
+	res, err := builder.Build(c.Context, building, filepath.Join(out, "cache"), envOf(config), nil, c.App.Writer) // a local build runs as its caller
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/nua-paas/nua/procman"
 	"github.com/nua-paas/nua/proxy"
 	"github.com/nua-paas/nua/receiver"
+	"github.com/nua-paas/nua/runtime/sandbox"
 	"github.com/nua-paas/nua/sshd"
 	"github.com/nua-paas/nua/store"
 	"github.com/nua-paas/nua/toolchains"
@@ -43,6 +44,7 @@ func serverCommand() *cli.Command {
 			&cli.IntFlag{Name: "keep-releases", Value: 5, Usage: "builds kept per app for rollback"},
 			&cli.IntFlag{Name: "max-scale", Value: nua.DefaultMaxScale, Usage: "most instances of one process type"},
 			&cli.DurationFlag{Name: "build-timeout", Value: buildpacks.DefaultTimeout, Usage: "how long a build may take"},
+			&cli.StringFlag{Name: "sandbox", Value: "on", Usage: "on: as root, each app runs under its own uid with limits; off: apps run as nua's user (not for shared servers)"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg := serverConfig{
@@ -51,6 +53,7 @@ func serverCommand() *cli.Command {
 				traefik: c.String("traefik"), proxy: c.String("proxy"),
 				bootTimeout: c.Duration("boot-timeout"), stopTimeout: c.Duration("stop-timeout"), buildTimeout: c.Duration("build-timeout"),
 				keepReleases: c.Int("keep-releases"), maxScale: c.Int("max-scale"),
+				sandbox: c.String("sandbox"),
 			}
 			return runServer(c.Context, cfg, c.App.ErrWriter)
 		},
@@ -60,7 +63,7 @@ func serverCommand() *cli.Command {
 var domainRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 type serverConfig struct {
-	data, sshAddr, httpAddr, domain, traefik, proxy string
+	data, sshAddr, httpAddr, domain, traefik, proxy, sandbox string
 	bootTimeout, stopTimeout, buildTimeout          time.Duration
 	keepReleases, maxScale                          int
 }
@@ -68,6 +71,9 @@ type serverConfig struct {
 func (c *serverConfig) validate() error {
 	if c.keepReleases < 1 || c.maxScale < 1 || c.stopTimeout <= 0 || c.bootTimeout <= 0 {
 		return errors.New("--keep-releases and --max-scale take 1 or more, --stop-timeout and --boot-timeout a positive duration")
+	}
+	if c.sandbox != "on" && c.sandbox != "off" {
+		return fmt.Errorf("--sandbox %q: use on or off", c.sandbox)
 	}
 	if c.proxy != "managed" && c.proxy != "external" {
 		return fmt.Errorf("--proxy %q: use managed or external", c.proxy)
@@ -103,6 +109,16 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
+	}
+	jail := sandbox.New(sandbox.Config{Helper: exe, Disabled: cfg.sandbox == "off", Logger: log.With("component", "sandbox")})
+	if err := jail.Open(); err != nil {
+		return err
+	}
+	binDir := filepath.Dir(exe)
+	if jail.Enabled() {
+		if binDir, err = prepareDataDir(cfg.data, exe); err != nil {
+			return err
+		}
 	}
 	db, err := store.Open(filepath.Join(cfg.data, "nua.db"))
 	if err != nil {
@@ -148,10 +164,13 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	p := nua.New(nua.Config{
 		DataDir: cfg.data, Domain: cfg.domain, HTTPPort: httpPort, Store: db,
 		Builder: builder, Procs: procs, Proxy: px, Receiver: recv,
-		BinDir: filepath.Dir(exe), BootTimeout: cfg.bootTimeout, KeepSlugs: cfg.keepReleases,
+		BinDir: binDir, Sandbox: jail, BootTimeout: cfg.bootTimeout, KeepSlugs: cfg.keepReleases,
 		Logger: log.With("component", "nua"),
 	})
 	defer p.Close(context.WithoutCancel(ctx))
+	if err := p.Migrate(); err != nil {
+		return err
+	}
 
 	ln, err := adminsock.Listen(filepath.Join(cfg.data, "nua.sock"))
 	if err != nil {
@@ -188,6 +207,11 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 
 	if err := p.Restore(ctx); err != nil {
 		log.Error("restore apps", "err", err)
+	}
+	if jail.Enabled() {
+		log.Info("sandbox: " + jail.Status())
+	} else {
+		log.Warn("sandbox: " + jail.Status())
 	}
 	log.Info("ready", "ssh", ssh.Addr().String(), "http", cfg.httpAddr, "data", cfg.data, "version", nua.Version)
 	notifyReady()

@@ -74,6 +74,11 @@ func StartServerEnv(tb testing.TB, env []string, extra ...string) *Server {
 	tb.Helper()
 	nua, traefik := Binaries(tb)
 	dir := tb.TempDir()
+	// As root the server sandboxes apps, whose users must pass through
+	// the data dir's parents (t.TempDir makes them 0700).
+	for d := dir; d != filepath.Clean(os.TempDir()) && d != "/"; d = filepath.Dir(d) {
+		must(tb, os.Chmod(d, 0o711))
+	}
 	s := &Server{
 		tb: tb, Bin: nua, Traefik: traefik,
 		Data: filepath.Join(dir, "data"), Home: filepath.Join(dir, "home"),

@@ -82,6 +82,10 @@ func Exec(args []string) error {
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0); err != nil {
 		return fmt.Errorf("sandbox-exec: pdeathsig: %w", err)
 	}
+	// A host PATH naming a dir only root may enter (/root/.cargo/bin) would
+	// make the app's lookups fail with "permission denied" instead of going
+	// on to the next match: keep the dirs the app's user can search.
+	os.Setenv("PATH", reachablePath(os.Getenv("PATH")))
 	path, err := lookPath(argv[0], os.Getenv("PATH"))
 	if err != nil {
 		return err
@@ -103,7 +107,7 @@ func setLimits(tasks int, memory int64) error {
 			val uint64
 		}{unix.RLIMIT_NPROC, uint64(tasks) * 16})
 	}
-	if memory > 0 {
+	if memory > 0 { // no cgroups: bound the address space instead
 		limits = append(limits, struct {
 			res int
 			val uint64

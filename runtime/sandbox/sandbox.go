@@ -206,7 +206,7 @@ func (s *Sandbox) UID() int {
 
 // Job is one command to start in a sandbox.
 type Job struct {
-	// Name names the job's cgroup: "web.1", "build", "release", "run.42".
+	// Name names the job's cgroup: "web.1", "build", "release", "run".
 	Name string
 	// Argv is the command; Argv[0] is looked up on the PATH of Env.
 	Argv []string
@@ -224,57 +224,89 @@ type Job struct {
 
 var jobNameRE = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$`)
 
-// Proc is a job's command, not yet started, and the cgroup it will run in.
-type Proc struct {
-	*exec.Cmd
+// Group is a cgroup of an app's: the commands it starts share its limits
+// and are killed together, however they try to leave it.
+type Group struct {
 	s  *Sandbox
-	cg string // the job's cgroup leaf: its name and a unique suffix
+	cg string // the cgroup's leaf: its name and a unique suffix; "" unconfined
+	// dirs are the cgroup's dirs, one per controller.
+	dirs []string
+	// limits are the group's, applied as rlimits on hosts without cgroups.
+	limits Limits
 }
 
-// Command returns the command that runs j in s. It runs in its own process
-// group (or session), dies with the daemon's thread that started it, and,
-// when ctx ends, the whole job is killed: its group and, in a confined
-// sandbox, everything left in its cgroup. The caller sets Stdin, Stdout
-// and Stderr, starts it, and calls Release once it has ended.
+// Group makes a cgroup named name (plus a unique suffix) with limits l.
+// The caller calls Release once its commands have ended.
+func (s *Sandbox) Group(name string, l Limits) (*Group, error) {
+	if !jobNameRE.MatchString(name) {
+		return nil, fmt.Errorf("sandbox: bad job name %q", name)
+	}
+	g := &Group{s: s, limits: l}
+	if !s.Confined() || s.m.cg == nil {
+		return g, nil
+	}
+	g.cg = name + "." + strconv.FormatUint(s.m.seq.Add(1), 36)
+	dirs, err := s.m.cg.create(s.app, g.cg, l)
+	if err != nil {
+		removeJob(s.m.cg, s.app, g.cg)
+		return nil, fmt.Errorf("sandbox %s %s: %w", s.app, name, err)
+	}
+	g.dirs = dirs
+	return g, nil
+}
+
+// Command returns the command that runs j (whose Name and Limits are the
+// group's) in the group. It runs in its own process group (or session),
+// dies with the daemon's thread that started it, and, when ctx ends, its
+// process group and everything in the cgroup are killed. The caller sets
+// Stdin, Stdout and Stderr.
+func (g *Group) Command(ctx context.Context, j Job) *exec.Cmd {
+	attr := &syscall.SysProcAttr{Setpgid: !j.Session, Setsid: j.Session, Pdeathsig: syscall.SIGKILL}
+	if !g.s.Confined() {
+		cmd := exec.CommandContext(ctx, j.Argv[0], j.Argv[1:]...)
+		cmd.Dir, cmd.Env, cmd.SysProcAttr = j.Dir, j.Env, attr
+		cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
+		return cmd
+	}
+	uid := strconv.Itoa(g.s.uid)
+	args := []string{HelperCommand, "--uid", uid, "--gid", uid}
+	for _, d := range g.dirs {
+		args = append(args, "--cgroup", d)
+	}
+	if g.cg == "" {
+		args = append(args, "--memory", strconv.FormatInt(g.limits.Memory, 10),
+			"--tasks", strconv.Itoa(g.limits.Tasks))
+	}
+	args = append(args, "--")
+	args = append(args, j.Argv...)
+	cmd := exec.CommandContext(ctx, g.s.m.cfg.Helper, args...)
+	cmd.Dir, cmd.Env, cmd.SysProcAttr = j.Dir, j.Env, attr
+	cmd.Cancel = func() error {
+		err := killGroup(cmd.Process.Pid)
+		g.Kill()
+		return err
+	}
+	return cmd
+}
+
+// Proc is one command in a group of its own.
+type Proc struct {
+	*exec.Cmd
+	*Group
+}
+
+// Command returns the command that runs j in a group of its own, named
+// j.Name with limits j.Limits (see Group.Command). The caller calls
+// Release once it has ended.
 func (s *Sandbox) Command(ctx context.Context, j Job) (*Proc, error) {
 	if len(j.Argv) == 0 {
 		return nil, errors.New("sandbox: empty command")
 	}
-	if !jobNameRE.MatchString(j.Name) {
-		return nil, fmt.Errorf("sandbox: bad job name %q", j.Name)
+	g, err := s.Group(j.Name, j.Limits)
+	if err != nil {
+		return nil, err
 	}
-	attr := &syscall.SysProcAttr{Setpgid: !j.Session, Setsid: j.Session, Pdeathsig: syscall.SIGKILL}
-	if !s.Confined() {
-		cmd := exec.CommandContext(ctx, j.Argv[0], j.Argv[1:]...)
-		cmd.Dir, cmd.Env, cmd.SysProcAttr = j.Dir, j.Env, attr
-		cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
-		return &Proc{Cmd: cmd, s: s}, nil
-	}
-	p := &Proc{s: s, cg: j.Name + "." + strconv.FormatUint(s.m.seq.Add(1), 36)}
-	args := []string{HelperCommand, "--uid", strconv.Itoa(s.uid), "--gid", strconv.Itoa(s.uid)}
-	if s.m.cg != nil {
-		dirs, err := s.m.cg.create(s.app, p.cg, j.Limits)
-		if err != nil {
-			removeJob(s.m.cg, s.app, p.cg)
-			return nil, fmt.Errorf("sandbox %s %s: %w", s.app, j.Name, err)
-		}
-		for _, d := range dirs {
-			args = append(args, "--cgroup", d)
-		}
-	} else if j.Limits.Memory > 0 {
-		args = append(args, "--memory", strconv.FormatInt(j.Limits.Memory, 10))
-	}
-	args = append(args, "--tasks", strconv.Itoa(j.Limits.Tasks), "--")
-	args = append(args, j.Argv...)
-	cmd := exec.CommandContext(ctx, s.m.cfg.Helper, args...)
-	cmd.Dir, cmd.Env, cmd.SysProcAttr = j.Dir, s.m.appEnv(j.Env, s.uid), attr
-	cmd.Cancel = func() error {
-		err := killGroup(cmd.Process.Pid)
-		p.Kill()
-		return err
-	}
-	p.Cmd = cmd
-	return p, nil
+	return &Proc{Cmd: g.Command(ctx, j), Group: g}, nil
 }
 
 // killGroup SIGKILLs the process group led by pid.
@@ -286,25 +318,25 @@ func killGroup(pid int) error {
 	return err
 }
 
-// Kill kills every process left in the job's cgroup, those that left its
+// Kill kills every process in the group's cgroup, those that left its
 // process group or session included. Without cgroups it does nothing.
-func (p *Proc) Kill() {
-	if p.cg == "" || p.s.m.cg == nil {
+func (g *Group) Kill() {
+	if g.cg == "" {
 		return
 	}
-	if err := killJob(p.s.m.cg, p.s.app, p.cg); err != nil {
-		p.s.m.log.Warn("kill job", "app", p.s.app, "job", p.cg, "err", err)
+	if err := killJob(g.s.m.cg, g.s.app, g.cg); err != nil {
+		g.s.m.log.Warn("kill job", "app", g.s.app, "job", g.cg, "err", err)
 	}
 }
 
 // Release kills what is left of the job and removes its cgroup. Call it
 // once the job's command has ended.
-func (p *Proc) Release() {
-	if p.cg == "" || p.s.m.cg == nil {
+func (g *Group) Release() {
+	if g.cg == "" {
 		return
 	}
-	if err := removeJob(p.s.m.cg, p.s.app, p.cg); err != nil {
-		p.s.m.log.Warn("remove job cgroup", "app", p.s.app, "job", p.cg, "err", err)
+	if err := removeJob(g.s.m.cg, g.s.app, g.cg); err != nil {
+		g.s.m.log.Warn("remove job cgroup", "app", g.s.app, "job", g.cg, "err", err)
 	}
 }
 
@@ -316,11 +348,11 @@ type Usage struct {
 }
 
 // Usage reports the job's use of its limits; zero without cgroups.
-func (p *Proc) Usage() Usage {
-	if p.cg == "" || p.s.m.cg == nil {
+func (g *Group) Usage() Usage {
+	if g.cg == "" {
 		return Usage{}
 	}
-	return p.s.m.cg.usage(p.s.app, p.cg)
+	return g.s.m.cg.usage(g.s.app, g.cg)
 }
 
 // RemoveApp kills whatever is left in the app's cgroups and removes them.
@@ -361,3 +393,9 @@ func (s *Sandbox) Own(dir string) error {
 	}
 	return os.Chmod(dir, 0o700)
 }
+
+// Confined reports whether the group's commands run confined.
+func (g *Group) Confined() bool { return g.s.Confined() }
+
+// Seed is the group's sandbox's Seed.
+func (g *Group) Seed(dst, src string) error { return g.s.Seed(dst, src) }

@@ -46,7 +46,7 @@ func (t *Toolchain) env(b *buildpacks.Build) []string {
 		vars["TMPDIR"] = b.Tmp
 	}
 	vars["GOCACHE"] = filepath.Join(b.Cache, "go-build")
-	if t.BuildCache != "" {
+	if t.BuildCache != "" && !b.Confined() { // a sandboxed app's is seeded from it
 		vars["GOCACHE"] = t.BuildCache
 	}
 	vars["GOMODCACHE"] = filepath.Join(b.Cache, "go-mod")

@@ -97,6 +97,14 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 		return fmt.Errorf("go not found on PATH: install Go %s", mod.wantGo())
 	}
 	env := t.env(b)
+	if t.BuildCache != "" && b.Confined() {
+		// The shared cache stays the daemon's: the app gets links to its
+		// entries in a cache of its own, which it cannot use to change
+		// another app's builds.
+		if err := b.Seed(filepath.Join(b.Cache, "go-build"), t.BuildCache); err != nil {
+			return err
+		}
+	}
 	hostGo, err := goVersion(ctx, goCmd, env)
 	if err != nil {
 		return err
@@ -155,8 +163,8 @@ func BuildFlags(b *buildpacks.Build) ([]string, error) {
 
 // installed returns the names of the binaries go install wrote to bin.
 func installed(ctx context.Context, b *buildpacks.Build, goCmd string, env []string) ([]string, error) {
-	cmd := exec.CommandContext(ctx, goCmd, "list", "-f", `{{if eq .Name "main"}}{{.Target}}{{end}}`, "./...")
-	cmd.Dir, cmd.Env, cmd.Stderr = b.Src, env, b.Out.Indent()
+	cmd := b.Command(ctx, goCmd, "list", "-f", `{{if eq .Name "main"}}{{.Target}}{{end}}`, "./...")
+	cmd.Env, cmd.Stdout = env, nil
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("go list: %w", err)

@@ -21,7 +21,7 @@ import (
 // rather than rewrite them, so the seed stays as it was made.
 func (t *Toolchain) makeVenv(ctx context.Context, b *buildpacks.Build, py python, venv string, env []string) error {
 	seedDir := t.SeedDir
-	if seedDir == "" {
+	if seedDir == "" || b.Confined() { // a shared seed would be one app's to change
 		seedDir = filepath.Join(b.Cache, "python", "seed")
 	}
 	seeds := treecache.Cache{Dir: seedDir, Link: true}
