@@ -39,6 +39,7 @@ type hostileReport struct {
 	Victim    string            `json:"victim"`
 	VictimPID int               `json:"victim_pid"`
 	UID       int               `json:"uid"`
+	Token     string            `json:"build_token"`
 	Attempts  map[string]string `json:"attempts"`
 }
 
@@ -81,7 +82,7 @@ func TestE2ESandboxHostileApp(t *testing.T) {
 		t.Errorf("the build's setsid child is still running 15s after the push ended: pids %v", pids)
 	}
 	rep := fetchReport(t, s)
-	checkTargets(t, s, rep, victimPID)
+	checkTargets(t, s, rep, victimPID, token)
 	// The expected attempts in their order, then any the app added.
 	names := slices.Clone(hostileAttempts)
 	for _, name := range slices.Sorted(maps.Keys(rep.Attempts)) {
@@ -134,11 +135,14 @@ func fetchReport(t *testing.T, s *testutil.Server) hostileReport {
 
 // checkTargets makes sure the attempts aimed at what exists: a denial of
 // a file that is not there, or of another process, would prove nothing.
-func checkTargets(t *testing.T, s *testutil.Server, rep hostileReport, victimPID int) {
+func checkTargets(t *testing.T, s *testutil.Server, rep hostileReport, victimPID int, token string) {
 	t.Helper()
 	want, _ := filepath.EvalSymlinks(s.Data)
 	if got, _ := filepath.EvalSymlinks(rep.Data); got != want {
 		t.Fatalf("the hostile app aimed at data dir %q (found from %s), want %q", rep.Data, rep.DataFrom, s.Data)
+	}
+	if rep.Token != token {
+		t.Fatalf("the hostile build saw HOSTILE_TOKEN %q, want %q: the look for its setsid child proved nothing", rep.Token, token)
 	}
 	if rep.Victim != "victim" || rep.VictimPID != victimPID {
 		t.Fatalf("the hostile app aimed at %s pid %d, want victim pid %d", rep.Victim, rep.VictimPID, victimPID)

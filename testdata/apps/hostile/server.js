@@ -2,7 +2,7 @@
 // its sandbox and answers, as JSON, what happened (see README.md).
 //
 //   GET /        hostile app up
-//   GET /report  {"data", "victim", "victim_pid", "uid", "attempts": {name: result}}
+//   GET /report  {"data", "victim", "victim_pid", "uid", "build_token", "attempts": {name: result}}
 //
 // It listens on 127.0.0.1:$PORT and exits on SIGTERM or SIGINT.
 const fs = require('fs');
@@ -22,13 +22,14 @@ const forks = Number(process.env.HOSTILE_FORKS || 2000);
 
 // buildAttempts returns what the build reported, each attempt named
 // "build: ...", with whether its setsid child still runs.
-function buildAttempts() {
+function buildAttempts(rep) {
   let build;
   try {
     build = JSON.parse(fs.readFileSync(path.join(__dirname, 'build-report.json'), 'utf8'));
   } catch (err) {
     return { 'build report': `inconclusive: read build-report.json: ${lib.why(err)}` };
   }
+  rep.build_token = build.token;
   const out = {};
   for (const [name, result] of Object.entries(build.attempts)) out['build: ' + name] = result;
   out["build: setsid child still running"] = attacks.setsidChild(build);
@@ -40,7 +41,7 @@ async function report() {
   const data = lib.dataDir();
   const rep = { data: data.dir, data_from: data.from, victim, victim_pid: 0, uid: process.getuid(), attempts: {} };
   const a = rep.attempts;
-  Object.assign(a, buildAttempts());
+  Object.assign(a, buildAttempts(rep));
   if (data.dir === '') {
     a['find DATA'] = `inconclusive: no data dir found (${data.from})`;
     return rep;
