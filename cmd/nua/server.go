@@ -64,8 +64,8 @@ var domainRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0
 
 type serverConfig struct {
 	data, sshAddr, httpAddr, domain, traefik, proxy, sandbox string
-	bootTimeout, stopTimeout, buildTimeout          time.Duration
-	keepReleases, maxScale                          int
+	bootTimeout, stopTimeout, buildTimeout                   time.Duration
+	keepReleases, maxScale                                   int
 }
 
 func (c *serverConfig) validate() error {

@@ -127,7 +127,7 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 	b.Out.Info("nix %s", quoteArgs(args))
 	start := time.Now()
 	cmd := b.HostCommand(ctx, nix, args...) // Nix confines its builders itself
-	cmd.Env = os.Environ() // not the app's config
+	cmd.Env = os.Environ()                  // not the app's config
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("nix build: %w", err)
 	}
