@@ -9,9 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
-
-	"github.com/nua-paas/nua/procman"
 )
 
 // maxAppJSON bounds app.json; real ones are a few KiB.
@@ -42,12 +39,14 @@ type Healthcheck struct {
 	Wait     int    `json:"wait,omitempty"`     // seconds between attempts, default 1
 }
 
-// attempts, timeout and wait with their defaults.
-func (h Healthcheck) attempts() int { return defaultInt(h.Attempts, 3) }
-func (h Healthcheck) timeout() time.Duration {
-	return time.Duration(defaultInt(h.Timeout, 5)) * time.Second
+// WithDefaults returns h with the defaults of Attempts, Timeout and Wait
+// filled in.
+func (h Healthcheck) WithDefaults() Healthcheck {
+	h.Attempts = defaultInt(h.Attempts, 3)
+	h.Timeout = defaultInt(h.Timeout, 5)
+	h.Wait = defaultInt(h.Wait, 1)
+	return h
 }
-func (h Healthcheck) wait() time.Duration { return time.Duration(defaultInt(h.Wait, 1)) * time.Second }
 
 func defaultInt(v, def int) int {
 	if v <= 0 {
@@ -93,7 +92,7 @@ const maxScale = 1000
 
 func (m AppJSON) validate() error {
 	for typ, f := range m.Formation {
-		if !procman.ValidType(typ) {
+		if !ValidProcessType(typ) {
 			return fmt.Errorf("%w: app.json formation: %q is not a process type name", ErrInvalid, clip(typ))
 		}
 		if f.Quantity < 0 || f.Quantity > maxScale {
@@ -101,7 +100,7 @@ func (m AppJSON) validate() error {
 		}
 	}
 	for typ, checks := range m.Healthchecks {
-		if !procman.ValidType(typ) {
+		if !ValidProcessType(typ) {
 			return fmt.Errorf("%w: app.json healthchecks: %q is not a process type name", ErrInvalid, clip(typ))
 		}
 		for i, h := range checks {

@@ -2,21 +2,15 @@ package nua
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"net"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/nua-paas/nua/buildpacks"
-	"github.com/nua-paas/nua/runtime/sandbox"
+	"github.com/nua-paas/nua/internal/buildout"
 )
 
 // DeployRequest asks for a pushed commit to be built and released.
@@ -39,53 +33,38 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 	}
 	defer unlock()
 	start := time.Now()
-	o := buildpacks.NewOutput(out)
+	o := buildout.NewOutput(out)
 	o.Step("Building %s (%s)", app.Name, short(req.Commit))
-	sb := p.sandbox(app)
-	if err := errors.Join(sb.Own(p.appDir(app.Name)), sb.Own(p.slugsDir(app.Name))); err != nil {
-		return err
-	}
-	dir, err := os.MkdirTemp(p.slugsDir(app.Name), ".build-")
-	if err != nil {
-		return err
-	}
-	defer p.removeSlug(dir) // renamed away on success
-	if err := req.Source(dir); err != nil {
-		return fmt.Errorf("%w: %w", ErrDeploy, err)
-	}
-	res, err := p.cfg.Builder.Build(ctx, dir, p.cacheDir(app.Name), envList(app.Config), sb, out)
-	if err != nil {
-		return fmt.Errorf("%w: build: %w", ErrDeploy, err)
-	}
-	p.cfg.Procs.Event(app.Name, "deploy", fmt.Sprintf("built %s with %s in %.1fs", short(req.Commit), res.Buildpack, time.Since(start).Seconds()))
-	manifest, err := ReadAppJSON(dir)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrDeploy, err)
-	}
 	v, err := p.nextVersion(app.Name)
 	if err != nil {
 		return err
 	}
-	slug := p.slugDir(app.Name, v)
-	p.removeSlug(slug) // a leftover of a deploy that failed after its build
-	if err := os.Rename(dir, slug); err != nil {
-		return err
-	}
-	if err := p.cfg.Builder.Place(ctx, res, slug); err != nil {
-		p.removeSlug(slug)
+	var manifest AppJSON
+	var sourceErr error
+	slug, err := p.cfg.Builder.Build(ctx, app, v, func(dir string) error {
+		if sourceErr = req.Source(dir); sourceErr == nil {
+			manifest, sourceErr = ReadAppJSON(dir)
+		}
+		return sourceErr
+	}, out)
+	switch {
+	case err != nil && err == sourceErr:
 		return fmt.Errorf("%w: %w", ErrDeploy, err)
+	case err != nil:
+		return fmt.Errorf("%w: build: %w", ErrDeploy, err)
 	}
+	p.cfg.Monitor.Event(app.Name, "deploy", fmt.Sprintf("built %s with %s in %.1fs", short(req.Commit), slug.Buildpack, time.Since(start).Seconds()))
 	if app.Release == 0 {
 		app.Formation = initialFormation(app.Formation, manifest.Formation)
 	}
 	app.Stopped = false
 	rel := Release{
-		App: app.Name, Version: v, Slug: v, Commit: req.Commit, Buildpack: res.Buildpack,
-		Processes: res.Processes, Config: maps.Clone(app.Config), Healthchecks: manifest.Healthchecks,
+		App: app.Name, Version: v, Slug: v, Commit: req.Commit, Buildpack: slug.Buildpack,
+		Processes: slug.Processes, Config: maps.Clone(app.Config), Healthchecks: manifest.Healthchecks,
 		By: req.By, Description: "Deploy " + short(req.Commit), Created: time.Now().UTC(),
 	}
 	if err := p.release(ctx, app, rel, o); err != nil {
-		p.removeSlug(slug)
+		p.cfg.Builder.RemoveSlugs(app.Name, func(s int) bool { return s != v })
 		return err
 	}
 	o.Step("Launched in %.1fs", time.Since(start).Seconds())
@@ -111,7 +90,7 @@ func initialFormation(cur map[string]int, manifest map[string]FormationEntry) ma
 
 // release runs rel's release phase, launches it and records it: as the
 // app's current release when it went live, as failed when it did not.
-func (p *Platform) release(ctx context.Context, app App, rel Release, o *buildpacks.Output) error {
+func (p *Platform) release(ctx context.Context, app App, rel Release, o *buildout.Output) error {
 	err := p.goLive(ctx, app, rel, o)
 	rel.Status = StatusSucceeded
 	if err != nil {
@@ -121,21 +100,21 @@ func (p *Platform) release(ctx context.Context, app App, rel Release, o *buildpa
 		err = perr
 	}
 	if err != nil {
-		p.cfg.Procs.Event(app.Name, "deploy", fmt.Sprintf("v%d failed: %s", rel.Version, firstLine(err.Error())))
+		p.cfg.Monitor.Event(app.Name, "deploy", fmt.Sprintf("v%d failed: %s", rel.Version, firstLine(err.Error())))
 		return err
 	}
 	app.Release, app.Config = rel.Version, rel.Config
 	if err := p.cfg.Store.PutApp(app); err != nil {
 		return err
 	}
-	p.cfg.Procs.Event(app.Name, "deploy", fmt.Sprintf("released v%d: %s", rel.Version, rel.Description))
+	p.cfg.Monitor.Event(app.Name, "deploy", fmt.Sprintf("released v%d: %s", rel.Version, rel.Description))
 	return nil
 }
 
-func (p *Platform) goLive(ctx context.Context, app App, rel Release, o *buildpacks.Output) error {
+func (p *Platform) goLive(ctx context.Context, app App, rel Release, o *buildout.Output) error {
 	if cmd, ok := rel.Processes["release"]; ok {
 		o.Step("Running release command: %s", cmd)
-		if err := p.runOnce(ctx, app, rel, cmd, o.Indent()); err != nil {
+		if err := p.cfg.Runner.ReleasePhase(ctx, app, rel, cmd, o.Indent()); err != nil {
 			return fmt.Errorf("%w: release command: %w", ErrDeploy, err)
 		}
 	}
@@ -143,7 +122,7 @@ func (p *Platform) goLive(ctx context.Context, app App, rel Release, o *buildpac
 	if app.Stopped {
 		return nil
 	}
-	if err := p.launch(ctx, app, rel, ""); err != nil {
+	if err := p.cfg.Runner.Launch(ctx, app, rel, ""); err != nil {
 		return fmt.Errorf("%w: %w", ErrDeploy, err)
 	}
 	return nil
@@ -169,7 +148,7 @@ func (p *Platform) SetConfig(ctx context.Context, name string, set map[string]st
 	defer unlock()
 	config := withVars(app.Config, set, unset)
 	desc := describeChange(set, unset)
-	o := buildpacks.NewOutput(out)
+	o := buildout.NewOutput(out)
 	if app.Release == 0 {
 		app.Config = config
 		o.Step("%s (applies from the first deploy)", desc)
@@ -184,7 +163,7 @@ func (p *Platform) SetConfig(ctx context.Context, name string, set map[string]st
 
 // rerelease makes a new release from the current one changed by edit, with
 // no build, and launches it.
-func (p *Platform) rerelease(ctx context.Context, app App, edit func(Release) (Release, error), by string, o *buildpacks.Output) error {
+func (p *Platform) rerelease(ctx context.Context, app App, edit func(Release) (Release, error), by string, o *buildout.Output) error {
 	cur, err := p.currentRelease(app)
 	if err != nil {
 		return err
@@ -230,10 +209,10 @@ func (p *Platform) Rollback(ctx context.Context, name string, version int, by st
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(p.slugDir(name, target.Slug)); err != nil {
+	if !p.cfg.Builder.HasSlug(name, target.Slug) {
 		return fmt.Errorf("%w: the build of v%d was pruned (nua keeps the builds of the last %d releases): push that commit again instead", ErrInvalid, target.Version, p.cfg.KeepSlugs)
 	}
-	o := buildpacks.NewOutput(out)
+	o := buildout.NewOutput(out)
 	o.Step("Rolling back %s to v%d", name, target.Version)
 	return p.rerelease(ctx, app, func(Release) (Release, error) {
 		target.Description = fmt.Sprintf("Rollback to v%d", target.Version)
@@ -274,7 +253,7 @@ func (p *Platform) Restart(ctx context.Context, name, typ string) error {
 	if app.Stopped {
 		return fmt.Errorf("%w: %s is stopped: start it with ps:start", ErrInvalid, name)
 	}
-	return p.launch(ctx, app, rel, typ)
+	return p.cfg.Runner.Launch(ctx, app, rel, typ)
 }
 
 // lockedRelease is lockedApp that also returns the current release, which
@@ -330,11 +309,10 @@ func (p *Platform) Stop(ctx context.Context, name string) error {
 	if err := p.cfg.Store.PutApp(app); err != nil {
 		return err
 	}
-	if err := p.cfg.Proxy.RemoveRoute(ctx, name); err != nil {
+	if err := p.cfg.Runner.Stop(ctx, name); err != nil {
 		return err
 	}
-	p.stopInstances(ctx, name, p.takeRunning(name))
-	p.cfg.Procs.Event(name, "ps", "stopped")
+	p.cfg.Monitor.Event(name, "ps", "stopped")
 	return nil
 }
 
@@ -346,7 +324,7 @@ func (p *Platform) Start(ctx context.Context, name string) error {
 	}
 	defer unlock()
 	app.Stopped = false
-	if err := p.launch(ctx, app, rel, ""); err != nil {
+	if err := p.cfg.Runner.Launch(ctx, app, rel, ""); err != nil {
 		return err
 	}
 	return p.cfg.Store.PutApp(app)
@@ -374,82 +352,17 @@ func (p *Platform) Restore(ctx context.Context) error {
 	return nil
 }
 
-// processEnv is the environment of rel's processes: the platform's
-// variables, then the release's config.
-func (p *Platform) processEnv(app App, rel Release) []string {
-	slug := p.slugDir(app.Name, rel.Slug)
-	data := filepath.Join(p.appDir(app.Name), "data")
-	if err := p.sandbox(app).Own(data); err != nil {
-		p.log.Warn("data dir", "app", app.Name, "err", err)
-	}
-	env := []string{
-		"PATH=" + strings.Join([]string{filepath.Join(slug, "bin"), p.cfg.BinDir, os.Getenv("PATH")}, string(os.PathListSeparator)),
-		"HOME=" + slug,
-		"LANG=C.UTF-8",
-		"NUA_APP=" + app.Name,
-		"NUA_RELEASE=v" + strconv.Itoa(rel.Version),
-		"NUA_DATA_DIR=" + data,
-	}
-	return append(env, envList(rel.Config)...)
-}
-
-// runOnce runs cmd in rel's slug with its environment, as the release phase.
-func (p *Platform) runOnce(ctx context.Context, app App, rel Release, cmd string, out io.Writer) error {
-	c, err := p.sandbox(app).Command(ctx, sandbox.Job{
-		Name: "release", Argv: []string{"/bin/sh", "-c", cmd}, Dir: p.slugDir(app.Name, rel.Slug),
-		Env: append(p.processEnv(app, rel), "PS=release.1"), Limits: p.limits(app, "release"),
-	})
-	if err != nil {
-		return err
-	}
-	defer c.Release()
-	c.Stdout, c.Stderr = out, out
-	return c.Run()
-}
-
 // prune removes built slugs that none of the last KeepSlugs releases use.
 func (p *Platform) prune(app string) {
 	rels, err := p.cfg.Store.Releases(app)
 	if err != nil {
 		return
 	}
-	keep := map[string]bool{}
+	keep := map[int]bool{}
 	for _, r := range rels[max(0, len(rels)-p.cfg.KeepSlugs):] {
-		keep[fmt.Sprintf("v%d", r.Slug)] = true
+		keep[r.Slug] = true
 	}
-	entries, _ := os.ReadDir(p.slugsDir(app))
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "v") && !keep[e.Name()] {
-			p.removeSlug(filepath.Join(p.slugsDir(app), e.Name()))
-		}
-	}
-}
-
-// removeSlug deletes a built slug and what its build holds outside it
-// (store paths, images).
-func (p *Platform) removeSlug(slug string) {
-	if err := p.cfg.Builder.Remove(context.Background(), slug); err != nil {
-		p.log.Warn("remove build", "slug", slug, "err", err)
-	}
-	os.RemoveAll(slug)
-}
-
-func envList(config map[string]string) []string {
-	env := make([]string, 0, len(config))
-	for _, k := range slices.Sorted(maps.Keys(config)) {
-		env = append(env, k+"="+config[k])
-	}
-	return env
-}
-
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	p.cfg.Builder.RemoveSlugs(app, func(v int) bool { return keep[v] })
 }
 
 func short(commit string) string {

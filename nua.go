@@ -110,7 +110,12 @@ var (
 	appNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
 	envKeyRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	keyNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+	typeRE    = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 )
+
+// ValidProcessType reports whether typ can name a process type: letters,
+// digits, dashes and underscores, as in a Procfile.
+func ValidProcessType(typ string) bool { return typeRE.MatchString(typ) }
 
 // ValidateAppName checks that name can be an app: a DNS label, because it
 // becomes a host name, a directory and a repository name.

@@ -2,8 +2,6 @@ package nua
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,12 +12,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/nua-paas/nua/buildpacks"
-	"github.com/nua-paas/nua/procman"
-	"github.com/nua-paas/nua/proxy"
-	"github.com/nua-paas/nua/receiver"
-	"github.com/nua-paas/nua/runtime/sandbox"
 )
 
 // Config wires a Platform to its parts.
@@ -28,23 +20,16 @@ type Config struct {
 	Domain   string // apps answer on APP.Domain
 	HTTPPort int    // the proxy's public port, for the URLs shown to users
 	Store    Store
-	Builder  *buildpacks.Builder
-	Procs    *procman.Supervisor
-	Proxy    *proxy.Traefik
-	Receiver *receiver.Receiver
-	// BinDir holds the nua binary; processes find it on their PATH.
-	BinDir string
-	// Sandbox confines each app's processes and builds; nil runs them
-	// unconfined.
-	Sandbox *sandbox.Manager
-	// BootTimeout bounds how long new web instances may take to listen.
-	BootTimeout time.Duration
+	// Builder builds pushed source into slugs and keeps them.
+	Builder Builder
+	// Runner runs releases' processes; Monitor tells what they do.
+	Runner  Runner
+	Monitor Monitor
+	// Repos holds the apps' git repositories.
+	Repos Repos
 	// KeepSlugs is how many built slugs are kept for each app.
 	KeepSlugs int
-	// RetireDelay is how long old instances keep running after the route
-	// switched away from them.
-	RetireDelay time.Duration
-	Logger      *slog.Logger
+	Logger    *slog.Logger
 }
 
 // Platform runs apps: it builds pushes, records releases and keeps each
@@ -53,16 +38,9 @@ type Platform struct {
 	cfg Config
 	log *slog.Logger
 
-	uidMu   sync.Mutex // held while an app gets its uid
-	mu      sync.Mutex
-	locks   map[string]*sync.Mutex // per app: one deploy, config change or restart at a time
-	running map[string][]instance
-	// retiring tracks old instances being stopped after a switch;
-	// retirees lists them per app, for DestroyApp.
-	retiring  sync.WaitGroup
-	retirees  map[string][]*retirement
-	closing   chan struct{} // closed by Close: retire now
-	closeOnce sync.Once
+	uidMu sync.Mutex // held while an app gets its uid
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex // per app: one deploy, config change or restart at a time
 }
 
 // New returns a Platform for cfg.
@@ -70,23 +48,10 @@ func New(cfg Config) *Platform {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.BootTimeout == 0 {
-		cfg.BootTimeout = 60 * time.Second
-	}
 	if cfg.KeepSlugs == 0 {
 		cfg.KeepSlugs = 5
 	}
-	if cfg.RetireDelay == 0 {
-		cfg.RetireDelay = 2 * time.Second
-	}
-	return &Platform{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		locks:    map[string]*sync.Mutex{},
-		running:  map[string][]instance{},
-		retirees: map[string][]*retirement{},
-		closing:  make(chan struct{}),
-	}
+	return &Platform{cfg: cfg, log: cfg.Logger, locks: map[string]*sync.Mutex{}}
 }
 
 // lockApp serialises changes to one app and returns the unlock function.
@@ -124,11 +89,6 @@ func (p *Platform) URL(app string) string {
 	return fmt.Sprintf("http://%s.%s:%d/", app, p.cfg.Domain, p.cfg.HTTPPort)
 }
 
-func (p *Platform) appDir(app string) string   { return filepath.Join(p.cfg.DataDir, "apps", app) }
-func (p *Platform) slugsDir(app string) string { return filepath.Join(p.appDir(app), "releases") }
-func (p *Platform) slugDir(app string, v int) string {
-	return filepath.Join(p.slugsDir(app), fmt.Sprintf("v%d", v))
-}
 func (p *Platform) cacheDir(app string) string { return filepath.Join(p.cfg.DataDir, "cache", app) }
 func (p *Platform) logDir(app string) string   { return filepath.Join(p.cfg.DataDir, "logs", app) }
 
@@ -161,7 +121,7 @@ func (p *Platform) CreateApp(name string) (App, error) {
 	if app.UID, err = p.nextUID(); err != nil {
 		return App{}, err
 	}
-	if err := p.cfg.Receiver.Init(name, "main"); err != nil {
+	if err := p.cfg.Repos.Init(name, "main"); err != nil {
 		return App{}, err
 	}
 	if err := p.cfg.Store.PutApp(app); err != nil {
@@ -187,29 +147,22 @@ func (p *Platform) EnsureApp(name string) (App, error) {
 // DestroyApp stops the app and deletes its repository, releases, caches,
 // logs and route. Its data directory is kept.
 func (p *Platform) DestroyApp(ctx context.Context, name string) error {
-	_, unlock, err := p.lockedApp(name)
+	app, unlock, err := p.lockedApp(name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	p.stopInstances(ctx, name, p.takeRunning(name))
-	p.retireNow(name) // their containers must be gone before their images
-	if app, err := p.cfg.Store.App(name); err == nil {
-		p.sandbox(app).RemoveApp()
-	}
-	if err := p.cfg.Proxy.RemoveRoute(ctx, name); err != nil {
-		p.log.Warn("remove route", "app", name, "err", err)
+	// Its containers must be gone before their images.
+	if err := p.cfg.Runner.Remove(ctx, app); err != nil {
+		p.log.Warn("stop app", "app", name, "err", err)
 	}
 	if err := p.cfg.Store.DeleteApp(name); err != nil {
 		return err
 	}
 	var errs []error
-	errs = append(errs, p.cfg.Receiver.Remove(name))
-	slugs, _ := os.ReadDir(p.slugsDir(name))
-	for _, e := range slugs {
-		p.removeSlug(filepath.Join(p.slugsDir(name), e.Name()))
-	}
-	for _, dir := range []string{p.slugsDir(name), p.cacheDir(name), p.logDir(name)} {
+	errs = append(errs, p.cfg.Repos.Remove(name))
+	p.cfg.Builder.RemoveSlugs(name, nil)
+	for _, dir := range []string{p.cacheDir(name), p.logDir(name)} {
 		errs = append(errs, os.RemoveAll(dir))
 	}
 	p.log.Info("app destroyed", "app", name)
@@ -298,42 +251,19 @@ func (p *Platform) Ps(name string) ([]ProcessStatus, error) {
 	if _, err := p.App(name); err != nil {
 		return nil, err
 	}
-	var st []ProcessStatus
-	for _, in := range p.instances(name, "") {
-		st = append(st, ProcessStatus{Status: in.proc.Status(), Release: in.release})
-	}
-	return st, nil
+	return p.cfg.Monitor.Ps(name), nil
 }
 
 // Logs writes the app's logs to w.
-func (p *Platform) Logs(ctx context.Context, name string, opt procman.LogOptions, w io.Writer) error {
+func (p *Platform) Logs(ctx context.Context, name string, opt LogOptions, w io.Writer) error {
 	if _, err := p.App(name); err != nil {
 		return err
 	}
-	return p.cfg.Procs.Logs(ctx, name, opt, w)
+	return p.cfg.Monitor.Logs(ctx, name, opt, w)
 }
 
 // Close stops every app's processes; their releases come back with Restore.
-func (p *Platform) Close(ctx context.Context) error {
-	p.closeOnce.Do(func() { close(p.closing) })
-	p.mu.Lock()
-	names := make([]string, 0, len(p.running))
-	for name := range p.running {
-		names = append(names, name)
-	}
-	p.mu.Unlock()
-	for _, name := range names {
-		p.stopInstances(ctx, name, p.takeRunning(name))
-	}
-	p.retiring.Wait()
-	return nil
-}
-
-func randomSuffix() string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
+func (p *Platform) Close(ctx context.Context) error { return p.cfg.Runner.Close(ctx) }
 
 // nextUID returns the uid number a new app gets: one no app ever had, so
 // what a destroyed app left (its data dir) stays out of a new app's reach.
@@ -375,29 +305,4 @@ func (p *Platform) Migrate() error {
 		}
 	}
 	return nil
-}
-
-// sandbox returns the app's sandbox: nil when nua runs without one.
-func (p *Platform) sandbox(app App) *sandbox.Sandbox {
-	if p.cfg.Sandbox == nil {
-		return nil
-	}
-	return p.cfg.Sandbox.For(app.Name, p.cfg.Sandbox.UID(app.UID))
-}
-
-// limits returns the sandbox limits of each instance of typ.
-func (p *Platform) limits(app App, typ string) sandbox.Limits {
-	l := sandbox.DefaultProcess
-	if r, ok := app.Resources[typ]; ok {
-		if r.Memory > 0 {
-			l.Memory = r.Memory
-		}
-		if r.CPU > 0 {
-			l.CPU = r.CPU
-		}
-		if r.Tasks > 0 {
-			l.Tasks = r.Tasks
-		}
-	}
-	return l
 }

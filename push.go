@@ -8,9 +8,52 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/nua-paas/nua/buildpacks"
-	"github.com/nua-paas/nua/receiver"
+	"github.com/nua-paas/nua/internal/buildout"
 )
+
+// Repos keeps each app's git repository and serves git sessions on it.
+// The receiver package implements it.
+type Repos interface {
+	// Init creates the app's bare repository, with branch as its default
+	// branch, unless it exists.
+	Init(app, branch string) error
+	// Remove deletes the app's repository.
+	Remove(app string) error
+	// SetHead points the repository's HEAD at branch, so clones check it
+	// out.
+	SetHead(app, branch string) error
+	// Repo returns the path of the app's repository.
+	Repo(app string) string
+	// ReceivePack serves a push into the app's repository; env is added to
+	// the environment of its hooks.
+	ReceivePack(ctx context.Context, app string, env []string, s Stdio) error
+	// UploadPack serves a clone or a fetch of the app's repository.
+	UploadPack(ctx context.Context, app string, s Stdio) error
+	// Export writes the tree of commit into dst, an empty directory,
+	// reading objects from q while a push is in quarantine.
+	Export(ctx context.Context, app, commit string, q Quarantine, dst string) error
+}
+
+// Stdio is the client's side of a git session.
+type Stdio struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Quarantine names where a push's objects are while pre-receive runs: git
+// keeps them out of the repository until the hook accepts them.
+type Quarantine struct {
+	ObjectDir  string // GIT_OBJECT_DIRECTORY of the hook
+	Alternates string // GIT_ALTERNATE_OBJECT_DIRECTORIES of the hook
+}
+
+// RefUpdate is one ref update of a push, as git gives it to pre-receive.
+type RefUpdate struct {
+	Old, New, Ref string
+}
+
+// ZeroID is the object id git uses for a ref that does not exist.
+const ZeroID = "0000000000000000000000000000000000000000"
 
 // deployBranches are the branches a first push may deploy.
 var deployBranches = []string{"main", "master"}
@@ -28,7 +71,7 @@ func AppFromRepo(repo string) (string, error) {
 // Git serves a git-receive-pack (push) or git-upload-pack (clone, fetch)
 // session for the repository the client names. A push to an app that does
 // not exist creates it.
-func (p *Platform) Git(ctx context.Context, service, repo, user string, s receiver.Stdio) error {
+func (p *Platform) Git(ctx context.Context, service, repo, user string, s Stdio) error {
 	name, err := AppFromRepo(repo)
 	if err != nil {
 		return err
@@ -38,16 +81,16 @@ func (p *Platform) Git(ctx context.Context, service, repo, user string, s receiv
 		if _, err := p.App(name); err != nil {
 			return err
 		}
-		return p.cfg.Receiver.UploadPack(ctx, name, s)
+		return p.cfg.Repos.UploadPack(ctx, name, s)
 	case "git-receive-pack":
 		app, err := p.EnsureApp(name)
 		if err != nil {
 			return err
 		}
-		if err := p.cfg.Receiver.Init(name, or(app.Branch, "main")); err != nil {
+		if err := p.cfg.Repos.Init(name, or(app.Branch, "main")); err != nil {
 			return err
 		}
-		return p.cfg.Receiver.ReceivePack(ctx, name, []string{"NUA_USER=" + user}, s)
+		return p.cfg.Repos.ReceivePack(ctx, name, []string{"NUA_USER=" + user}, s)
 	}
 	return fmt.Errorf("%w: git service %q", ErrInvalid, service)
 }
@@ -57,8 +100,8 @@ func (p *Platform) Git(ctx context.Context, service, repo, user string, s receiv
 type Push struct {
 	App        string
 	By         string
-	Updates    []receiver.Update
-	Quarantine receiver.Quarantine
+	Updates    []RefUpdate
+	Quarantine Quarantine
 }
 
 // Receive checks a push's ref updates and deploys the deploy branch's new
@@ -68,7 +111,7 @@ func (p *Platform) Receive(ctx context.Context, push Push, out io.Writer) error 
 	if err != nil {
 		return err
 	}
-	o := buildpacks.NewOutput(out)
+	o := buildout.NewOutput(out)
 	if len(push.Updates) != 1 {
 		return fmt.Errorf("push one branch at a time: nua deploys %s", or(app.Branch, "main"))
 	}
@@ -80,13 +123,13 @@ func (p *Platform) Receive(ctx context.Context, push Push, out io.Writer) error 
 		o.Warn("Push your branch there: git push nua %s:%s", strings.TrimPrefix(up.Ref, "refs/heads/"), want)
 		return fmt.Errorf("%s is not the deploy branch", up.Ref)
 	}
-	if up.New == receiver.ZeroID {
+	if up.New == ZeroID {
 		return fmt.Errorf("the deploy branch %s cannot be deleted: use apps:destroy to remove the app", branch)
 	}
 	err = p.Deploy(ctx, DeployRequest{
 		App: app.Name, Commit: up.New, By: push.By,
 		Source: func(dir string) error {
-			return p.cfg.Receiver.Export(ctx, app.Name, up.New, push.Quarantine, dir)
+			return p.cfg.Repos.Export(ctx, app.Name, up.New, push.Quarantine, dir)
 		},
 	}, out)
 	if err != nil {
@@ -122,7 +165,7 @@ func (p *Platform) setBranch(name, branch string) error {
 	if err := p.cfg.Store.PutApp(app); err != nil {
 		return err
 	}
-	if err := p.cfg.Receiver.SetHead(name, branch); err != nil && !errors.Is(err, context.Canceled) {
+	if err := p.cfg.Repos.SetHead(name, branch); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	return nil
@@ -139,7 +182,7 @@ func or(s, def string) string {
 // git hook runs in.
 func (p *Platform) AppFromRepoDir(dir string) (string, error) {
 	app := strings.TrimSuffix(filepath.Base(dir), ".git")
-	if ValidateAppName(app) != nil || p.cfg.Receiver.Repo(app) != filepath.Clean(dir) {
+	if ValidateAppName(app) != nil || p.cfg.Repos.Repo(app) != filepath.Clean(dir) {
 		return "", fmt.Errorf("%w: %q is not an app repository", ErrInvalid, clip(dir))
 	}
 	return app, nil

@@ -9,8 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nua-paas/nua/buildpacks"
-	"github.com/nua-paas/nua/procman"
+	"github.com/nua-paas/nua/internal/buildout"
 )
 
 // DefaultMaxScale caps the instances of one process type.
@@ -25,7 +24,7 @@ func ParseScale(args []string, maxN int) (map[string]int, error) {
 	counts := make(map[string]int, len(args))
 	for _, arg := range args {
 		typ, num, ok := strings.Cut(arg, "=")
-		if !ok || !procman.ValidType(typ) {
+		if !ok || !ValidProcessType(typ) {
 			return nil, fmt.Errorf("%w: %q is not TYPE=N (e.g. web=2)", ErrInvalid, clip(arg))
 		}
 		n, err := strconv.Atoi(num)
@@ -57,53 +56,16 @@ func (p *Platform) Scale(ctx context.Context, name string, counts map[string]int
 	if app.Formation == nil {
 		app.Formation = map[string]int{}
 	}
-	o := buildpacks.NewOutput(out)
+	o := buildout.NewOutput(out)
 	for _, typ := range slices.Sorted(maps.Keys(counts)) {
 		app.Formation[typ] = counts[typ]
 		if app.Stopped {
 			continue
 		}
-		if err := p.scaleType(ctx, app, rel, typ, counts[typ]); err != nil {
+		if err := p.cfg.Runner.Scale(ctx, app, rel, typ, counts[typ]); err != nil {
 			return err
 		}
 		o.Step("Scaled %s to %s=%d", name, typ, counts[typ])
 	}
 	return p.cfg.Store.PutApp(app)
-}
-
-// scaleType brings the running instances of typ to n.
-func (p *Platform) scaleType(ctx context.Context, app App, rel Release, typ string, n int) error {
-	cur := p.instances(app.Name, typ)
-	switch {
-	case n > len(cur):
-		env := p.processEnv(app, rel)
-		var added []instance
-		var err error
-		if typ == "web" {
-			added, err = p.startHealthy(ctx, app, rel, env, len(cur)+1, n)
-		} else {
-			added, err = p.startInstances(app, rel, env, typ, len(cur)+1, n)
-		}
-		if err != nil {
-			return err
-		}
-		all := append(cur, added...)
-		if typ == "web" {
-			if err := p.route(ctx, app.Name, all); err != nil {
-				p.stopInstances(ctx, app.Name, added)
-				return err
-			}
-		}
-		p.replace(app.Name, typ, all)
-	case n < len(cur):
-		keep, drop := cur[:n], cur[n:]
-		if typ == "web" {
-			if err := p.route(ctx, app.Name, keep); err != nil {
-				return err
-			}
-		}
-		p.replace(app.Name, typ, keep)
-		p.retire(app.Name, drop)
-	}
-	return nil
 }

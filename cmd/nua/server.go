@@ -22,6 +22,7 @@ import (
 	"github.com/nua-paas/nua/procman"
 	"github.com/nua-paas/nua/proxy"
 	"github.com/nua-paas/nua/receiver"
+	"github.com/nua-paas/nua/runtime"
 	"github.com/nua-paas/nua/runtime/sandbox"
 	"github.com/nua-paas/nua/sshd"
 	"github.com/nua-paas/nua/store"
@@ -161,10 +162,18 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 			log.Warn("warm build caches", "err", err)
 		}
 	}()
+	rtc := runtime.Config{
+		DataDir: cfg.data, Domain: cfg.domain, BinDir: binDir,
+		Builder: builder, Procs: procs, Router: px, Sandbox: jail,
+		BootTimeout: cfg.bootTimeout, Logger: log.With("component", "runtime"),
+	}
+	if err := rtc.Validate(); err != nil {
+		return err
+	}
+	rt := runtime.New(rtc)
 	p := nua.New(nua.Config{
 		DataDir: cfg.data, Domain: cfg.domain, HTTPPort: httpPort, Store: db,
-		Builder: builder, Procs: procs, Proxy: px, Receiver: recv,
-		BinDir: binDir, Sandbox: jail, BootTimeout: cfg.bootTimeout, KeepSlugs: cfg.keepReleases,
+		Builder: rt, Runner: rt, Monitor: rt, Repos: repos{recv}, KeepSlugs: cfg.keepReleases,
 		Logger: log.With("component", "nua"),
 	})
 	defer p.Close(context.WithoutCancel(ctx))
@@ -231,7 +240,7 @@ func goBuildCache(data string) string {
 
 // serveGit runs a git session and maps its outcome to an exit status.
 func serveGit(ctx context.Context, p *nua.Platform, s sshd.Session, service, repo string) int {
-	err := p.Git(ctx, service, repo, s.User, receiver.Stdio{Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr})
+	err := p.Git(ctx, service, repo, s.User, nua.Stdio{Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr})
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
@@ -266,4 +275,21 @@ func notifyReady() {
 	}
 	defer conn.Close()
 	conn.Write([]byte("READY=1"))
+}
+
+// repos is a receiver as the root package's Repos.
+type repos struct{ *receiver.Receiver }
+
+var _ nua.Repos = repos{}
+
+func (r repos) ReceivePack(ctx context.Context, app string, env []string, s nua.Stdio) error {
+	return r.Receiver.ReceivePack(ctx, app, env, receiver.Stdio(s))
+}
+
+func (r repos) UploadPack(ctx context.Context, app string, s nua.Stdio) error {
+	return r.Receiver.UploadPack(ctx, app, receiver.Stdio(s))
+}
+
+func (r repos) Export(ctx context.Context, app, commit string, q nua.Quarantine, dst string) error {
+	return r.Receiver.Export(ctx, app, commit, receiver.Quarantine(q), dst)
 }

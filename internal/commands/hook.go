@@ -65,8 +65,12 @@ func preReceive(ctx context.Context, c *cli.Context, p *nua.Platform) error {
 	if err != nil {
 		return err
 	}
-	return p.Receive(ctx, nua.Push{
-		App: app, By: c.String("user"), Updates: ups,
-		Quarantine: receiver.Quarantine{ObjectDir: c.String("object-dir"), Alternates: c.String("alternates")},
-	}, c.App.Writer)
+	push := nua.Push{
+		App: app, By: c.String("user"),
+		Quarantine: nua.Quarantine{ObjectDir: c.String("object-dir"), Alternates: c.String("alternates")},
+	}
+	for _, u := range ups {
+		push.Updates = append(push.Updates, nua.RefUpdate(u))
+	}
+	return p.Receive(ctx, push, c.App.Writer)
 }

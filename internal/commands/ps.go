@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/nua-paas/nua"
-	"github.com/nua-paas/nua/procman"
 	"github.com/urfave/cli/v2"
 )
 
@@ -127,7 +126,7 @@ func psCommands(o Options) []*cli.Command {
 				if n := c.Int("num"); n < 0 || n > 100000 {
 					return usageError{"-n takes 0 to 100000 lines"}
 				}
-				opt := procman.LogOptions{Lines: c.Int("num"), Follow: c.Bool("tail"), Type: c.String("ps")}
+				opt := nua.LogOptions{Lines: c.Int("num"), Follow: c.Bool("tail"), Type: c.String("ps")}
 				err = p.Logs(c.Context, name, opt, c.App.Writer)
 				if opt.Follow && c.Context.Err() != nil {
 					return nil // the follower went away

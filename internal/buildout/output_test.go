@@ -1,4 +1,4 @@
-package buildpacks_test
+package buildout_test
 
 import (
 	"bytes"
@@ -9,44 +9,44 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/internal/buildout"
 	"github.com/nua-paas/nua/internal/testutil"
 )
 
 func TestOutput(t *testing.T) {
 	tests := []struct {
 		name  string
-		write func(o *buildpacks.Output)
+		write func(o *buildout.Output)
 		want  string
 	}{
 		{
 			name:  "step",
-			write: func(o *buildpacks.Output) { o.Step("Go app detected") },
+			write: func(o *buildout.Output) { o.Step("Go app detected") },
 			want:  "-----> Go app detected\n",
 		},
 		{
 			name:  "info with args",
-			write: func(o *buildpacks.Output) { o.Info("Installed %s in %d s", "bin/app", 2) },
+			write: func(o *buildout.Output) { o.Info("Installed %s in %d s", "bin/app", 2) },
 			want:  "       Installed bin/app in 2 s\n",
 		},
 		{
 			name:  "warn",
-			write: func(o *buildpacks.Output) { o.Warn("no web process") },
+			write: func(o *buildout.Output) { o.Warn("no web process") },
 			want:  " !     no web process\n",
 		},
 		{
 			name:  "multi-line step indents the rest",
-			write: func(o *buildpacks.Output) { o.Step("one\ntwo\n") },
+			write: func(o *buildout.Output) { o.Step("one\ntwo\n") },
 			want:  "-----> one\n       two\n",
 		},
 		{
 			name:  "multi-line warn keeps the marker",
-			write: func(o *buildpacks.Output) { o.Warn("one\ntwo") },
+			write: func(o *buildout.Output) { o.Warn("one\ntwo") },
 			want:  " !     one\n !     two\n",
 		},
 		{
 			name: "indent prefixes every line across writes",
-			write: func(o *buildpacks.Output) {
+			write: func(o *buildout.Output) {
 				w := o.Indent()
 				fmt.Fprint(w, "# example.com/app\n./main.go:8:")
 				fmt.Fprint(w, " cannot use x\nlast line\n")
@@ -55,7 +55,7 @@ func TestOutput(t *testing.T) {
 		},
 		{
 			name: "step after a partial tool line starts a new line",
-			write: func(o *buildpacks.Output) {
+			write: func(o *buildout.Output) {
 				fmt.Fprint(o.Indent(), "no newline at the end")
 				o.Step("next")
 				fmt.Fprint(o.Indent(), "\n")
@@ -64,7 +64,7 @@ func TestOutput(t *testing.T) {
 		},
 		{
 			name: "indent writers share the line state",
-			write: func(o *buildpacks.Output) {
+			write: func(o *buildout.Output) {
 				fmt.Fprint(o.Indent(), "half ")
 				fmt.Fprint(o.Indent(), "line\n")
 			},
@@ -74,7 +74,7 @@ func TestOutput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			tt.write(buildpacks.NewOutput(&buf))
+			tt.write(buildout.NewOutput(&buf))
 			if got := buf.String(); got != tt.want {
 				t.Fatalf("output:\n%q\nwant:\n%q", got, tt.want)
 			}
@@ -83,10 +83,10 @@ func TestOutput(t *testing.T) {
 }
 
 func TestOutputNil(t *testing.T) {
-	o := buildpacks.NewOutput(nil)
+	o := buildout.NewOutput(nil)
 	o.Step("discarded")
 	fmt.Fprintln(o.Indent(), "discarded")
-	var none *buildpacks.Output
+	var none *buildout.Output
 	none.Info("a nil Output discards too")
 	if _, err := fmt.Fprintln(none.Indent(), "x"); err != nil {
 		t.Fatalf("write to nil Output's Indent: %v", err)
@@ -97,7 +97,7 @@ func TestOutputNil(t *testing.T) {
 // its stdout and its stderr, the way toolchains run compilers.
 func TestIndentToolOutput(t *testing.T) {
 	var buf testutil.Buffer
-	o := buildpacks.NewOutput(&buf)
+	o := buildout.NewOutput(&buf)
 	w := o.Indent()
 	script := `i=0; while [ $i -lt 200 ]; do echo "out $i"; echo "err $i" >&2; i=$((i+1)); done`
 	cmd := exec.Command("sh", "-c", script)
@@ -125,7 +125,7 @@ func (i indentOnly) Write(p []byte) (int, error) { return i.w.Write(p) }
 
 func TestOutputConcurrent(t *testing.T) {
 	var buf testutil.Buffer
-	o := buildpacks.NewOutput(&buf)
+	o := buildout.NewOutput(&buf)
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Add(1)
@@ -157,7 +157,7 @@ func TestOutputConcurrent(t *testing.T) {
 // step, info and warning lines as they are, other lines indented.
 func TestRelay(t *testing.T) {
 	var buf bytes.Buffer
-	o := buildpacks.NewOutput(&buf)
+	o := buildout.NewOutput(&buf)
 	r := o.Relay()
 	fmt.Fprint(r, "-----> Installing Ruby\n       ruby 3.1\nplain tool ")
 	fmt.Fprint(r, "line\r\n !     a warning\nno newline at the end")
@@ -168,6 +168,6 @@ func TestRelay(t *testing.T) {
 	if got := buf.String(); got != want {
 		t.Fatalf("relayed:\n%q\nwant:\n%q", got, want)
 	}
-	var none *buildpacks.Output
+	var none *buildout.Output
 	fmt.Fprintln(none.Relay(), "discarded")
 }
