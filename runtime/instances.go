@@ -134,7 +134,6 @@ func (r *Runtime) stopInstances(ctx context.Context, app string, ins []instance)
 	wg.Wait()
 }
 
-
 // Stop stops every process of the app and removes its route.
 func (r *Runtime) Stop(ctx context.Context, app string) error {
 	if err := r.cfg.Router.RemoveRoute(ctx, app); err != nil {

@@ -219,7 +219,6 @@ func (r *Runtime) route(ctx context.Context, app string, webs []instance) error 
 	return nil
 }
 
-
 // freePort asks the kernel for a free loopback port.
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
