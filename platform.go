@@ -377,6 +377,14 @@ func (p *Platform) Migrate() error {
 	return nil
 }
 
+// Sandboxed reports whether apps run confined, with one line saying how.
+func (p *Platform) Sandboxed() (bool, string) {
+	if p.cfg.Sandbox == nil {
+		return false, "apps are NOT sandboxed"
+	}
+	return p.cfg.Sandbox.Enabled(), p.cfg.Sandbox.Status()
+}
+
 // sandbox returns the app's sandbox: nil when nua runs without one.
 func (p *Platform) sandbox(app App) *sandbox.Sandbox {
 	if p.cfg.Sandbox == nil {

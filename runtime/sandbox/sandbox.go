@@ -153,6 +153,24 @@ func (m *Manager) Open() error {
 	return nil
 }
 
+// Probe says, without changing anything, how a server started now would
+// confine apps: for `nua doctor`.
+func (m *Manager) Probe() string {
+	switch {
+	case m.cfg.Disabled:
+		return "off (--sandbox=off): apps run as nua's own user"
+	case os.Geteuid() != 0:
+		return fmt.Sprintf("off: nua runs as uid %d, not root, so apps run as nua's own user with no limits", os.Geteuid())
+	}
+	if _, err := os.Stat(filepath.Join(m.cfg.CgroupRoot, "cgroup.controllers")); err == nil {
+		return "on: each app runs under its own uid, limits through cgroup v2"
+	}
+	if _, err := os.Stat(filepath.Join(m.cfg.CgroupRoot, "pids", "cgroup.procs")); err == nil {
+		return "on: each app runs under its own uid, limits through cgroup v1"
+	}
+	return "on: each app runs under its own uid; no cgroups found, so limits are rlimits only"
+}
+
 // Enabled reports whether apps are confined.
 func (m *Manager) Enabled() bool { return m != nil && m.enabled }
 
