@@ -395,7 +395,7 @@ func (p *Platform) processEnv(app App, rel Release) []string {
 
 // runOnce runs cmd in rel's slug with its environment, as the release phase.
 func (p *Platform) runOnce(ctx context.Context, app App, rel Release, cmd string, out io.Writer) error {
-	c, err := p.sandbox(app).Command(ctx, sandbox.Job{
+	c, err := p.slugSandbox(app, rel.Slug).Command(ctx, sandbox.Job{
 		Name: "release", Argv: []string{"/bin/sh", "-c", cmd}, Dir: p.slugDir(app.Name, rel.Slug),
 		Env: append(p.processEnv(app, rel), "PS=release.1"), Limits: p.limits(app, "release"),
 	})

@@ -80,7 +80,7 @@ func (p *Platform) startInstances(app App, rel Release, env []string, typ string
 		spec := procman.Spec{
 			App: app.Name, Type: typ, Index: i, Command: rel.Processes[typ],
 			Dir: p.slugDir(app.Name, rel.Slug), Env: env,
-			Sandbox: p.sandbox(app), Limits: p.limits(app, typ),
+			Sandbox: p.slugSandbox(app, rel.Slug), Limits: p.limits(app, typ),
 		}
 		if typ == "web" {
 			port, err := freePort()

@@ -393,6 +393,16 @@ func (p *Platform) sandbox(app App) *sandbox.Sandbox {
 	return p.cfg.Sandbox.For(app.Name, p.cfg.Sandbox.UID(app.UID))
 }
 
+// slugSandbox returns the sandbox the processes of the app's slug v run
+// in: the app's, but none for a slug whose processes run in containers,
+// which the engine confines (the host runs only nua's engine client).
+func (p *Platform) slugSandbox(app App, v int) *sandbox.Sandbox {
+	if p.cfg.Sandbox == nil || p.cfg.Builder.Contained(p.slugDir(app.Name, v)) {
+		return nil
+	}
+	return p.cfg.Sandbox.For(app.Name, p.cfg.Sandbox.UID(app.UID))
+}
+
 // limits returns the sandbox limits of each instance of typ.
 func (p *Platform) limits(app App, typ string) sandbox.Limits {
 	l := sandbox.DefaultProcess

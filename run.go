@@ -57,7 +57,7 @@ func (p *Platform) Run(ctx context.Context, req RunRequest) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	proc, err := p.sandbox(app).Command(ctx, sandbox.Job{
+	proc, err := p.slugSandbox(app, rel.Slug).Command(ctx, sandbox.Job{
 		Name: "run", Argv: append([]string{path}, argv[1:]...), Dir: p.slugDir(app.Name, rel.Slug),
 		Env: env, Limits: p.limits(app, "run"), Session: req.TTY != nil,
 	})
