@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -110,7 +111,11 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	jail := sandbox.New(sandbox.Config{Helper: exe, Disabled: cfg.sandbox == "off", Logger: log.With("component", "sandbox")})
+	jail := sandbox.New(sandbox.Config{
+		Helper: exe, Disabled: cfg.sandbox == "off", Logger: log.With("component", "sandbox"),
+		// One daemon per data dir: its apps' cgroups are its own.
+		Cgroup: fmt.Sprintf("nua-%x", sha256.Sum256([]byte(cfg.data)))[:12],
+	})
 	if err := jail.Open(); err != nil {
 		return err
 	}

@@ -101,6 +101,9 @@ type Config struct {
 	UIDBase int
 	// CgroupRoot is where cgroup hierarchies are mounted; default /sys/fs/cgroup.
 	CgroupRoot string
+	// Cgroup names the cgroup, under the daemon's own, that holds the
+	// apps' (default "nua"). Two daemons on one host (tests) need two.
+	Cgroup string
 	Logger     *slog.Logger
 }
 
@@ -121,6 +124,9 @@ func New(cfg Config) *Manager {
 	}
 	if cfg.CgroupRoot == "" {
 		cfg.CgroupRoot = "/sys/fs/cgroup"
+	}
+	if cfg.Cgroup == "" {
+		cfg.Cgroup = "nua"
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -143,7 +149,10 @@ func (m *Manager) Open() error {
 		return fmt.Errorf("sandbox: helper %q is not an absolute path", m.cfg.Helper)
 	}
 	m.enabled = true
-	cg, err := openCgroups(m.cfg.CgroupRoot)
+	if !jobNameRE.MatchString(m.cfg.Cgroup) {
+		return fmt.Errorf("sandbox: bad cgroup name %q", m.cfg.Cgroup)
+	}
+	cg, err := openCgroups(m.cfg.CgroupRoot, m.cfg.Cgroup)
 	if err != nil {
 		m.why = "no cgroups (" + err.Error() + "): limits are rlimits only"
 		m.log.Warn("sandbox without cgroups", "err", err)
