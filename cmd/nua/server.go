@@ -124,6 +124,12 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		if binDir, err = prepareDataDir(cfg.data, exe); err != nil {
 			return err
 		}
+		// Builds find their tools on nua's PATH and run them as the app.
+		path, dropped := sandbox.PublicPath(os.Getenv("PATH"))
+		if len(dropped) > 0 {
+			log.Info("sandbox: PATH dirs app users cannot reach are left out", "dirs", dropped)
+		}
+		os.Setenv("PATH", path)
 	}
 	db, err := store.Open(filepath.Join(cfg.data, "nua.db"))
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -392,6 +393,34 @@ func (s *Sandbox) RemoveApp() {
 	}
 }
 
+// OwnTree gives the app, when the sandbox is confined, whatever under dir
+// is not its own yet (what nua itself wrote there), but the subtrees in
+// skip. Symlinks are not followed.
+func (s *Sandbox) OwnTree(dir string, skip ...string) error {
+	if !s.Confined() {
+		return nil
+	}
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() && slices.Contains(skip, path) {
+			return fs.SkipDir
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil // gone meanwhile
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && (int(st.Uid) != s.uid || int(st.Gid) != s.uid) {
+			return os.Lchown(path, s.uid, s.uid)
+		}
+		return nil
+	})
+}
+
 // Own makes dir (created if missing, mode 0700) and, when the sandbox is
 // confined, everything under it belong to the app. Only a tree whose top
 // is not the app's yet is walked, so calling it again is cheap.
@@ -423,6 +452,9 @@ func (s *Sandbox) Own(dir string) error {
 
 // Confined reports whether the group's commands run confined.
 func (g *Group) Confined() bool { return g.s.Confined() }
+
+// OwnTree is the group's sandbox's OwnTree.
+func (g *Group) OwnTree(dir string, skip ...string) error { return g.s.OwnTree(dir, skip...) }
 
 // Seed is the group's sandbox's Seed.
 func (g *Group) Seed(dst, src string) error { return g.s.Seed(dst, src) }
