@@ -105,7 +105,7 @@ type Config struct {
 	// Cgroup names the cgroup, under the daemon's own, that holds the
 	// apps' (default "nua"). Two daemons on one host (tests) need two.
 	Cgroup string
-	Logger     *slog.Logger
+	Logger *slog.Logger
 }
 
 // Manager knows whether this host can confine apps, and how.
