@@ -192,6 +192,16 @@ func (r *fakeRunner) Event(app, source, msg string) {
 	r.events = append(r.events, source+": "+msg)
 }
 
+func (r *fakeRunner) Limits(app nua.App, typ string) nua.Limits {
+	l := nua.Limits{Memory: 512 << 20, CPU: 1, Tasks: 256}
+	if set, ok := app.Resources[typ]; ok {
+		l = set // the fake takes them whole
+	}
+	return l
+}
+
+func (r *fakeRunner) Sandboxed() (bool, string) { return true, "fake sandbox" }
+
 // state returns what runs of the app: type → instances.
 func (r *fakeRunner) state(app string) map[string]group {
 	r.mu.Lock()

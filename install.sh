@@ -45,7 +45,8 @@ ExecStart=$PREFIX/bin/nua ${args[*]}
 Restart=on-failure
 KillMode=mixed
 TimeoutStopSec=60
-Environment=GOCACHE=$DATA/cache/go-build
+# nua puts each app's processes in cgroups of their own below its unit's.
+Delegate=yes
 Environment=HOME=$DATA
 
 [Install]

@@ -306,3 +306,6 @@ func (p *Platform) Migrate() error {
 	}
 	return nil
 }
+
+// Sandboxed reports whether apps run confined, with one line saying how.
+func (p *Platform) Sandboxed() (bool, string) { return p.cfg.Monitor.Sandboxed() }

@@ -215,3 +215,33 @@ func TestRun(t *testing.T) {
 		t.Errorf("refused runs called the runner: %q", got)
 	}
 }
+
+// TestSetResources restarts the instances of the type whose limits
+// changed, and only when they run.
+func TestSetResources(t *testing.T) {
+	r := deployed(t)
+	var out strings.Builder
+	if err := r.p.SetResources(t.Context(), "shop", "worker", nua.Limits{Memory: 1 << 30}, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.runner.takeCalls(), []string{"launch shop v1 worker"}; !slices.Equal(got, want) {
+		t.Errorf("runner calls %q, want %q", got, want)
+	}
+	if got, want := r.app(t, "shop").Resources["worker"], (nua.Limits{Memory: 1 << 30}); got != want {
+		t.Errorf("worker limits %+v, want %+v", got, want)
+	}
+	if !strings.Contains(out.String(), "shop worker: memory=1G cpu=none tasks=none") {
+		t.Errorf("output does not show the limits in force:\n%s", out.String())
+	}
+	// A type with no instances running gets its limits on paper only.
+	if err := r.p.Scale(t.Context(), "shop", map[string]int{"worker": 0}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.runner.takeCalls()
+	if err := r.p.SetResources(t.Context(), "shop", "worker", nua.Limits{Tasks: 64}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.runner.takeCalls(); len(got) != 0 {
+		t.Errorf("runner calls %q for a type that does not run", got)
+	}
+}

@@ -73,6 +73,12 @@ type Monitor interface {
 	// Event records something nua did to the app ("deploy", "ps" ...
 	// as source) in the app's logs.
 	Event(app, source, msg string)
+	// Limits returns the limits each instance of the app's process type
+	// typ runs with: app.Resources over the defaults.
+	Limits(app App, typ string) Limits
+	// Sandboxed reports whether apps run confined, with one line saying
+	// how (or why not).
+	Sandboxed() (bool, string)
 }
 
 // ProcessStatus is one running instance as `ps` shows it.

@@ -157,6 +157,20 @@ type OneOffWrapper interface {
 	WrapOneOff(slug string, argv []string) ([]string, bool)
 }
 
+// Contained reports whether the slug's processes run in containers: then
+// the container engine confines the app's code, and the commands the host
+// runs for it are nua's own clients of the engine.
+func (b *Builder) Contained(slug string) bool {
+	for _, bp := range b.buildpacks {
+		if w, ok := bp.(OneOffWrapper); ok {
+			if _, ok := w.WrapOneOff(slug, nil); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // WrapOneOff returns the command line that runs the one-off command argv
 // for the slug: argv itself unless a buildpack runs its slugs elsewhere.
 func (b *Builder) WrapOneOff(slug string, argv []string) []string {

@@ -93,6 +93,8 @@ type Build struct {
 	// group is the build's sandbox cgroup: every tool of the build runs
 	// in it and it is killed as a whole at the end or at the time limit.
 	group *sandbox.Group
+	// seeded are the caches Seed made: their files stay the daemon's.
+	seeded []string
 }
 
 // Confined reports whether the build's tools run in the app's sandbox
@@ -106,7 +108,17 @@ func (b *Build) Seed(dst, src string) error {
 	if !b.Confined() {
 		return nil
 	}
+	b.seeded = append(b.seeded, dst)
 	return b.group.Seed(dst, src)
+}
+
+// own gives the app what nua wrote in the build's dirs since the last
+// tool ran, so that the next one, running as the app, can use it.
+func (b *Build) own() error {
+	if !b.Confined() {
+		return nil
+	}
+	return errors.Join(b.group.OwnTree(b.Src, b.seeded...), b.group.OwnTree(b.Cache, b.seeded...))
 }
 
 // Getenv returns the value of key in the app's config, the last one winning.

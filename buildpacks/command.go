@@ -2,6 +2,7 @@ package buildpacks
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"syscall"
 	"time"
@@ -24,6 +25,9 @@ func (b *Build) Command(ctx context.Context, name string, args ...string) *exec.
 	argv := append([]string{name}, args...)
 	if b.group != nil {
 		cmd = b.group.Command(ctx, sandbox.Job{Argv: argv, Dir: b.Src, Env: b.ToolEnv()})
+		if err := b.own(); err != nil {
+			cmd.Err = fmt.Errorf("give the build's files to the app: %w", err)
+		}
 	} else {
 		cmd = exec.CommandContext(ctx, name, args...)
 		cmd.Dir, cmd.Env = b.Src, b.ToolEnv()

@@ -67,7 +67,7 @@ func (r *Runtime) startInstances(app nua.App, rel nua.Release, env []string, typ
 		spec := procman.Spec{
 			App: app.Name, Type: typ, Index: i, Command: rel.Processes[typ],
 			Dir: r.slugDir(app.Name, rel.Slug), Env: env,
-			Sandbox: r.sandbox(app), Limits: r.limits(app, typ),
+			Sandbox: r.slugSandbox(app, rel.Slug), Limits: r.limits(app, typ),
 		}
 		if typ == "web" {
 			port, err := freePort()

@@ -32,7 +32,7 @@ func (r *Runtime) Run(ctx context.Context, app nua.App, rel nua.Release, req nua
 	if err != nil {
 		return 0, err
 	}
-	proc, err := r.sandbox(app).Command(ctx, sandbox.Job{
+	proc, err := r.slugSandbox(app, rel.Slug).Command(ctx, sandbox.Job{
 		Name: "run", Argv: append([]string{path}, argv[1:]...), Dir: slug,
 		Env: env, Limits: r.limits(app, "run"), Session: req.TTY != nil,
 	})
@@ -58,7 +58,7 @@ func (r *Runtime) Run(ctx context.Context, app nua.App, rel nua.Release, req nua
 // ReleasePhase runs cmd in rel's slug with its environment, as the
 // release phase, its output to out.
 func (r *Runtime) ReleasePhase(ctx context.Context, app nua.App, rel nua.Release, cmd string, out io.Writer) error {
-	c, err := r.sandbox(app).Command(ctx, sandbox.Job{
+	c, err := r.slugSandbox(app, rel.Slug).Command(ctx, sandbox.Job{
 		Name: "release", Argv: []string{"/bin/sh", "-c", cmd}, Dir: r.slugDir(app.Name, rel.Slug),
 		Env: append(r.processEnv(app, rel), "PS=release.1"), Limits: r.limits(app, "release"),
 	})

@@ -44,6 +44,8 @@ type Builder interface {
 	// WrapOneOff returns the command line that runs the one-off command
 	// argv for slug: argv unless its buildpack runs slugs elsewhere.
 	WrapOneOff(slug string, argv []string) []string
+	// Contained reports whether slug's processes run in containers.
+	Contained(slug string) bool
 }
 
 // Router points an app's host names at its web instances. *proxy.Traefik
@@ -170,6 +172,31 @@ func (r *Runtime) sandbox(app nua.App) *sandbox.Sandbox {
 		return nil
 	}
 	return r.cfg.Sandbox.For(app.Name, r.cfg.Sandbox.UID(app.UID))
+}
+
+// slugSandbox returns the sandbox the processes of the app's slug v run
+// in: the app's, but none for a slug whose processes run in containers,
+// which the engine confines (the host runs only nua's engine client).
+func (r *Runtime) slugSandbox(app nua.App, v int) *sandbox.Sandbox {
+	if r.cfg.Sandbox == nil || r.cfg.Builder.Contained(r.slugDir(app.Name, v)) {
+		return nil
+	}
+	return r.sandbox(app)
+}
+
+// Sandboxed reports whether apps run confined, with one line saying how.
+func (r *Runtime) Sandboxed() (bool, string) {
+	if r.cfg.Sandbox == nil {
+		return false, "apps are NOT sandboxed"
+	}
+	return r.cfg.Sandbox.Enabled(), r.cfg.Sandbox.Status()
+}
+
+// Limits returns the limits each instance of the app's process type typ
+// runs with.
+func (r *Runtime) Limits(app nua.App, typ string) nua.Limits {
+	l := r.limits(app, typ)
+	return nua.Limits{Memory: l.Memory, CPU: l.CPU, Tasks: l.Tasks}
 }
 
 // limits returns the sandbox limits of each instance of typ.

@@ -122,6 +122,8 @@ func (b *fakeBuilder) Remove(ctx context.Context, slug string) error {
 
 func (b *fakeBuilder) WrapOneOff(slug string, argv []string) []string { return argv }
 
+func (b *fakeBuilder) Contained(slug string) bool { return false }
+
 type rig struct {
 	rt      *runtime.Runtime
 	data    string

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -111,7 +112,11 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	jail := sandbox.New(sandbox.Config{Helper: exe, Disabled: cfg.sandbox == "off", Logger: log.With("component", "sandbox")})
+	jail := sandbox.New(sandbox.Config{
+		Helper: exe, Disabled: cfg.sandbox == "off", Logger: log.With("component", "sandbox"),
+		// One daemon per data dir: its apps' cgroups are its own.
+		Cgroup: fmt.Sprintf("nua-%x", sha256.Sum256([]byte(cfg.data)))[:12],
+	})
 	if err := jail.Open(); err != nil {
 		return err
 	}
@@ -120,6 +125,12 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		if binDir, err = prepareDataDir(cfg.data, exe); err != nil {
 			return err
 		}
+		// Builds find their tools on nua's PATH and run them as the app.
+		path, dropped := sandbox.PublicPath(os.Getenv("PATH"))
+		if len(dropped) > 0 {
+			log.Info("sandbox: PATH dirs app users cannot reach are left out", "dirs", dropped)
+		}
+		os.Setenv("PATH", path)
 	}
 	db, err := store.Open(filepath.Join(cfg.data, "nua.db"))
 	if err != nil {

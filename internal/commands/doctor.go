@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/runtime/sandbox"
 	"github.com/nua-paas/nua/toolchains"
 	"github.com/urfave/cli/v2"
 )
@@ -22,6 +23,7 @@ func doctorCommand(o Options) *cli.Command {
 				return err
 			}
 			Doctor(c.Context, c.App.Writer, toolchains.Builtin(toolchains.Config{}))
+			fmt.Fprintf(c.App.Writer, "-----> Sandbox\n       %s\n", sandbox.New(sandbox.Config{}).Probe())
 			return nil
 		},
 	}

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nua-paas/nua"
@@ -35,13 +36,20 @@ func psCommands(o Options) []*cli.Command {
 					return err
 				}
 				w := c.App.Writer
-				fmt.Fprintf(w, "%-12s %-9s %-8s %-6s %-9s %-8s %s\n", "PROCESS", "STATE", "PID", "PORT", "RESTARTS", "RELEASE", "UPTIME")
+				fmt.Fprintf(w, "%-12s %-9s %-8s %-6s %-9s %-8s %-8s %s\n", "PROCESS", "STATE", "PID", "PORT", "RESTARTS", "RELEASE", "UPTIME", "MEMORY")
 				for _, s := range st {
-					fmt.Fprintf(w, "%-12s %-9s %-8d %-6d %-9d %-8s %s\n", s.Name, s.State, s.PID, s.Port, s.Restarts,
-						fmt.Sprintf("v%d", s.Release), time.Since(s.Since).Round(time.Second))
+					fmt.Fprintf(w, "%-12s %-9s %-8d %-6d %-9d %-8s %-8s %s\n", s.Name, s.State, s.PID, s.Port, s.Restarts,
+						fmt.Sprintf("v%d", s.Release), time.Since(s.Since).Round(time.Second), memory(s.Memory))
 				}
 				if len(st) == 0 {
 					fmt.Fprintln(w, "(no processes running)")
+				}
+				for _, s := range st {
+					if s.OOMKills > 0 {
+						typ, _, _ := strings.Cut(s.Name, ".")
+						fmt.Fprintf(w, " !     %s was killed %d time(s) for going over its memory limit: see `resources %s`, raise it with `resources:set %s %s memory=SIZE`\n",
+							s.Name, s.OOMKills, name, name, typ)
+					}
 				}
 				return nil
 			}),
@@ -135,4 +143,12 @@ func psCommands(o Options) []*cli.Command {
 			}),
 		},
 	}
+}
+
+// memory shows bytes in use as ps does: "24.1M", "-" when unknown.
+func memory(n int64) string {
+	if n <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1fM", float64(n)/(1<<20))
 }

@@ -4,7 +4,8 @@
 # client (tests push over ssh), perl (a sample app's web process), the
 # runtimes of the toolchains the tests build (Node.js with npm, Python 3
 # with venv, Ruby with Bundler, and cargo unless a Rust toolchain, e.g.
-# from rustup, is on PATH already), nix (the Nix build backend; Debian's
+# from rustup, is on PATH already; as root, Debian's Python and cargo in
+# any case, for sandboxed builds), nix (the Nix build backend; Debian's
 # nix-bin, run as root on the local store, with the nixbld build users its
 # sandbox needs) and podman (the Dockerfile backend's engine).
 set -euo pipefail
@@ -24,6 +25,14 @@ command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || need+=(golang-go)
 command -v ruby >/dev/null || need+=(ruby)
 command -v bundle >/dev/null || need+=(ruby-bundler)
 command -v cargo >/dev/null || need+=(cargo)
+# As root, nua sandboxes apps: their builds run as users of their own, who
+# cannot enter root's home, so a Python from pyenv or a Rust from rustup
+# there is out of their reach. Debian's are not.
+if [ "$(id -u)" -eq 0 ]; then
+	[ -x /usr/bin/python3 ] || need+=(python3)
+	[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
+	[ -x /usr/bin/cargo ] || need+=(cargo)
+fi
 command -v nix >/dev/null || need+=(nix-bin)
 # podman serves the Docker Engine API for the Dockerfile backend; crun fails
 # on this kind of host, runc works; catatonit is the containers' init;

@@ -31,23 +31,22 @@ type cgroups interface {
 	usage(app, job string) Usage
 }
 
-const nuaGroup = "nua" // the cgroup under the daemon's own that holds apps
-
-// openCgroups finds the host's cgroup layout and clears what a previous
-// daemon left in nua's cgroups.
-func openCgroups(root string) (cgroups, error) {
+// openCgroups finds the host's cgroup layout, makes the cgroup named group
+// under the daemon's own that holds the apps', and clears what a previous
+// daemon with the same group left in it.
+func openCgroups(root, group string) (cgroups, error) {
 	own, err := ownCgroups()
 	if err != nil {
 		return nil, err
 	}
 	var cg cgroups
 	if _, err := os.Stat(filepath.Join(root, "cgroup.controllers")); err == nil {
-		cg, err = openV2(root, own[""])
+		cg, err = openV2(root, own[""], group)
 		if err != nil {
 			return nil, err
 		}
 	} else {
-		cg, err = openV1(root, own)
+		cg, err = openV1(root, own, group)
 		if err != nil {
 			return nil, err
 		}
@@ -84,7 +83,7 @@ type v1 struct {
 	base map[string]string // controller → its NUA dir
 }
 
-func openV1(root string, own map[string]string) (*v1, error) {
+func openV1(root string, own map[string]string, group string) (*v1, error) {
 	c := &v1{base: map[string]string{}}
 	seen := map[string]bool{}
 	for _, ctrl := range v1Controllers {
@@ -97,7 +96,7 @@ func openV1(root string, own map[string]string) (*v1, error) {
 		if !ok {
 			continue
 		}
-		base := filepath.Join(mnt, path, nuaGroup)
+		base := filepath.Join(mnt, path, group)
 		if err := os.MkdirAll(base, 0o755); err != nil {
 			if ctrl == "pids" {
 				return nil, fmt.Errorf("cgroup v1 pids: %w", err)
@@ -213,7 +212,7 @@ type v2 struct {
 // openV2 prepares nua's subtree under the daemon's own cgroup: the daemon
 // moves to a leaf of its own (a cgroup with processes cannot hand
 // controllers down), and memory, cpu and pids are enabled below.
-func openV2(root, own string) (*v2, error) {
+func openV2(root, own, group string) (*v2, error) {
 	top := filepath.Join(root, own)
 	if pids, _ := readPids(top); len(pids) > 0 {
 		leaf := filepath.Join(top, "daemon")
@@ -224,7 +223,7 @@ func openV2(root, own string) (*v2, error) {
 			write(leaf, "cgroup.procs", strconv.Itoa(pid)) // a pid that exited meanwhile fails
 		}
 	}
-	base := filepath.Join(top, nuaGroup)
+	base := filepath.Join(top, group)
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		return nil, fmt.Errorf("cgroup v2: %w", err)
 	}

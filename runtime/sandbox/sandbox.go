@@ -25,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -101,7 +102,10 @@ type Config struct {
 	UIDBase int
 	// CgroupRoot is where cgroup hierarchies are mounted; default /sys/fs/cgroup.
 	CgroupRoot string
-	Logger     *slog.Logger
+	// Cgroup names the cgroup, under the daemon's own, that holds the
+	// apps' (default "nua"). Two daemons on one host (tests) need two.
+	Cgroup string
+	Logger *slog.Logger
 }
 
 // Manager knows whether this host can confine apps, and how.
@@ -121,6 +125,9 @@ func New(cfg Config) *Manager {
 	}
 	if cfg.CgroupRoot == "" {
 		cfg.CgroupRoot = "/sys/fs/cgroup"
+	}
+	if cfg.Cgroup == "" {
+		cfg.Cgroup = "nua"
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -143,7 +150,10 @@ func (m *Manager) Open() error {
 		return fmt.Errorf("sandbox: helper %q is not an absolute path", m.cfg.Helper)
 	}
 	m.enabled = true
-	cg, err := openCgroups(m.cfg.CgroupRoot)
+	if !jobNameRE.MatchString(m.cfg.Cgroup) {
+		return fmt.Errorf("sandbox: bad cgroup name %q", m.cfg.Cgroup)
+	}
+	cg, err := openCgroups(m.cfg.CgroupRoot, m.cfg.Cgroup)
 	if err != nil {
 		m.why = "no cgroups (" + err.Error() + "): limits are rlimits only"
 		m.log.Warn("sandbox without cgroups", "err", err)
@@ -151,6 +161,24 @@ func (m *Manager) Open() error {
 	}
 	m.cg = cg
 	return nil
+}
+
+// Probe says, without changing anything, how a server started now would
+// confine apps: for `nua doctor`.
+func (m *Manager) Probe() string {
+	switch {
+	case m.cfg.Disabled:
+		return "off (--sandbox=off): apps run as nua's own user"
+	case os.Geteuid() != 0:
+		return fmt.Sprintf("off: nua runs as uid %d, not root, so apps run as nua's own user with no limits", os.Geteuid())
+	}
+	if _, err := os.Stat(filepath.Join(m.cfg.CgroupRoot, "cgroup.controllers")); err == nil {
+		return "on: each app runs under its own uid, limits through cgroup v2"
+	}
+	if _, err := os.Stat(filepath.Join(m.cfg.CgroupRoot, "pids", "cgroup.procs")); err == nil {
+		return "on: each app runs under its own uid, limits through cgroup v1"
+	}
+	return "on: each app runs under its own uid; no cgroups found, so limits are rlimits only"
 }
 
 // Enabled reports whether apps are confined.
@@ -365,6 +393,34 @@ func (s *Sandbox) RemoveApp() {
 	}
 }
 
+// OwnTree gives the app, when the sandbox is confined, whatever under dir
+// is not its own yet (what nua itself wrote there), but the subtrees in
+// skip. Symlinks are not followed.
+func (s *Sandbox) OwnTree(dir string, skip ...string) error {
+	if !s.Confined() {
+		return nil
+	}
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() && slices.Contains(skip, path) {
+			return fs.SkipDir
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil // gone meanwhile
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && (int(st.Uid) != s.uid || int(st.Gid) != s.uid) {
+			return os.Lchown(path, s.uid, s.uid)
+		}
+		return nil
+	})
+}
+
 // Own makes dir (created if missing, mode 0700) and, when the sandbox is
 // confined, everything under it belong to the app. Only a tree whose top
 // is not the app's yet is walked, so calling it again is cheap.
@@ -396,6 +452,9 @@ func (s *Sandbox) Own(dir string) error {
 
 // Confined reports whether the group's commands run confined.
 func (g *Group) Confined() bool { return g.s.Confined() }
+
+// OwnTree is the group's sandbox's OwnTree.
+func (g *Group) OwnTree(dir string, skip ...string) error { return g.s.OwnTree(dir, skip...) }
 
 // Seed is the group's sandbox's Seed.
 func (g *Group) Seed(dst, src string) error { return g.s.Seed(dst, src) }

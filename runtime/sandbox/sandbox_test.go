@@ -38,7 +38,7 @@ func mustSandbox(t *testing.T) *sandbox.Sandbox {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := sandbox.New(sandbox.Config{Helper: exe})
+	m := sandbox.New(sandbox.Config{Helper: exe, Cgroup: "nua-sandbox-test"})
 	if err := m.Open(); err != nil {
 		t.Fatal(err)
 	}
