@@ -42,8 +42,15 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 	o := buildpacks.NewOutput(out)
 	o.Step("Building %s (%s)", app.Name, short(req.Commit))
 	sb := p.sandbox(app)
-	if err := errors.Join(sb.Own(p.appDir(app.Name)), sb.Own(p.slugsDir(app.Name))); err != nil {
-		return err
+	// The app's dir and its releases dir stay nua's, open to pass through
+	// (0711): an app cannot swap what nua works in; each slug is the app's.
+	for _, d := range []string{p.appDir(app.Name), p.slugsDir(app.Name)} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return err
+		}
+		if err := errors.Join(os.Lchown(d, os.Geteuid(), os.Getegid()), os.Chmod(d, 0o711)); err != nil {
+			return err
+		}
 	}
 	dir, err := os.MkdirTemp(p.slugsDir(app.Name), ".build-")
 	if err != nil {
