@@ -403,19 +403,10 @@ func (p *Platform) slugSandbox(app App, v int) *sandbox.Sandbox {
 	return p.cfg.Sandbox.For(app.Name, p.cfg.Sandbox.UID(app.UID))
 }
 
-// limits returns the sandbox limits of each instance of typ.
+// limits returns the sandbox limits of each instance of typ: the
+// defaults, with what resources:set chose over them.
 func (p *Platform) limits(app App, typ string) sandbox.Limits {
-	l := sandbox.DefaultProcess
-	if r, ok := app.Resources[typ]; ok {
-		if r.Memory > 0 {
-			l.Memory = r.Memory
-		}
-		if r.CPU > 0 {
-			l.CPU = r.CPU
-		}
-		if r.Tasks > 0 {
-			l.Tasks = r.Tasks
-		}
-	}
-	return l
+	d := sandbox.DefaultProcess
+	l := Limits{Memory: d.Memory, CPU: d.CPU, Tasks: d.Tasks}.apply(app.Resources[typ], nil)
+	return sandbox.Limits{Memory: l.Memory, CPU: l.CPU, Tasks: l.Tasks}
 }
