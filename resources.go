@@ -96,6 +96,10 @@ func parseTasks(v string) (int, error) {
 	return n, nil
 }
 
+// With returns l with set's non-zero fields over it: the limits in force
+// are the defaults With what resources:set chose.
+func (l Limits) With(set Limits) Limits { return l.apply(set, nil) }
+
 // apply returns l with set's non-zero fields over it and reset's fields
 // back to zero (the default).
 func (l Limits) apply(set Limits, reset []string) Limits {

@@ -19,8 +19,15 @@ import (
 // returned as it is; on any error nothing of the build is kept.
 func (r *Runtime) Build(ctx context.Context, app nua.App, v int, fill func(dir string) error, out io.Writer) (nua.Slug, error) {
 	sb := r.sandbox(app)
-	if err := errors.Join(sb.Own(r.appDir(app.Name)), sb.Own(r.slugsDir(app.Name))); err != nil {
-		return nua.Slug{}, err
+	// The app's dir and its releases dir stay nua's, open to pass through
+	// (0711): an app cannot swap what nua works in; each slug is the app's.
+	for _, d := range []string{r.appDir(app.Name), r.slugsDir(app.Name)} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return nua.Slug{}, err
+		}
+		if err := errors.Join(os.Lchown(d, os.Geteuid(), os.Getegid()), os.Chmod(d, 0o711)); err != nil {
+			return nua.Slug{}, err
+		}
 	}
 	dir, err := os.MkdirTemp(r.slugsDir(app.Name), ".build-")
 	if err != nil {

@@ -199,21 +199,12 @@ func (r *Runtime) Limits(app nua.App, typ string) nua.Limits {
 	return nua.Limits{Memory: l.Memory, CPU: l.CPU, Tasks: l.Tasks}
 }
 
-// limits returns the sandbox limits of each instance of typ.
+// limits returns the sandbox limits of each instance of typ: the
+// defaults, with what resources:set chose over them.
 func (r *Runtime) limits(app nua.App, typ string) sandbox.Limits {
-	l := sandbox.DefaultProcess
-	if set, ok := app.Resources[typ]; ok {
-		if set.Memory > 0 {
-			l.Memory = set.Memory
-		}
-		if set.CPU > 0 {
-			l.CPU = set.CPU
-		}
-		if set.Tasks > 0 {
-			l.Tasks = set.Tasks
-		}
-	}
-	return l
+	d := sandbox.DefaultProcess
+	l := nua.Limits{Memory: d.Memory, CPU: d.CPU, Tasks: d.Tasks}.With(app.Resources[typ])
+	return sandbox.Limits{Memory: l.Memory, CPU: l.CPU, Tasks: l.Tasks}
 }
 
 // processEnv is the environment of rel's processes: the platform's

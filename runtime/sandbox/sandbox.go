@@ -31,6 +31,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // HelperCommand is the nua subcommand that applies a sandbox and execs the
@@ -423,7 +425,8 @@ func (s *Sandbox) OwnTree(dir string, skip ...string) error {
 
 // Own makes dir (created if missing, mode 0700) and, when the sandbox is
 // confined, everything under it belong to the app. Only a tree whose top
-// is not the app's yet is walked, so calling it again is cheap.
+// is not the app's yet is walked, so calling it again is cheap. dir must
+// be a real directory, not a symlink an app put there: nothing is followed.
 func (s *Sandbox) Own(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -431,23 +434,24 @@ func (s *Sandbox) Own(dir string) error {
 	if !s.Confined() {
 		return nil
 	}
-	fi, err := os.Lstat(dir)
+	fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
+		return fmt.Errorf("give %s to app %s: %w (a symlink?)", dir, s.app, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
 		return err
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) == s.uid && int(st.Gid) == s.uid {
-		return os.Chmod(dir, 0o700)
-	}
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
+	if int(st.Uid) != s.uid || int(st.Gid) != s.uid {
+		if err := s.OwnTree(dir); err != nil {
+			return fmt.Errorf("give %s to app %s: %w", dir, s.app, err)
+		}
+		if err := unix.Fchown(fd, s.uid, s.uid); err != nil {
 			return err
 		}
-		return os.Lchown(path, s.uid, s.uid)
-	})
-	if err != nil {
-		return fmt.Errorf("give %s to app %s: %w", dir, s.app, err)
 	}
-	return os.Chmod(dir, 0o700)
+	return unix.Fchmod(fd, 0o700)
 }
 
 // Confined reports whether the group's commands run confined.

@@ -164,3 +164,56 @@ func TestMemoryLimitKills(t *testing.T) {
 		t.Fatalf("OOMKills = %d after going over the limit (%v: %s)", got, err, out)
 	}
 }
+
+func TestOwnRefusesASymlink(t *testing.T) {
+	sb := mustSandbox(t)
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target")
+	if err := os.Mkdir(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "data")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Own(link); err == nil {
+		t.Fatal("Own followed a symlink an app could have planted")
+	}
+	fi, err := os.Stat(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); st.Uid != 0 || fi.Mode().Perm() != 0o755 {
+		t.Fatalf("the symlink's target changed: uid %d mode %o", st.Uid, fi.Mode().Perm())
+	}
+}
+
+func TestSeedLinksReadOnly(t *testing.T) {
+	sb := mustSandbox(t)
+	shared := t.TempDir()
+	os.MkdirAll(filepath.Join(shared, "ab"), 0o755)
+	if err := os.WriteFile(filepath.Join(shared, "ab", "entry-d"), []byte("shared"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	os.Chmod(filepath.Dir(cache), 0o711)
+	if err := sb.Own(cache); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(cache, "go-build")
+	if err := sb.Seed(dst, shared); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dst, "ab", "entry-d"))
+	if err != nil || string(b) != "shared" {
+		t.Fatalf("seeded entry = %q, %v", b, err)
+	}
+	out, _, err := run(t, sb, sandbox.DefaultProcess, baseEnv,
+		"echo poisoned > "+filepath.Join(dst, "ab", "entry-d")+"; touch "+filepath.Join(dst, "ab", "new")+" && echo added")
+	if !strings.Contains(out, "added") {
+		t.Errorf("the app cannot add to its own seeded cache: %q (%v)", out, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(shared, "ab", "entry-d")); string(b) != "shared" {
+		t.Fatalf("the app changed the shared cache through its seed: %q", b)
+	}
+}
