@@ -203,7 +203,7 @@ func (p *Platform) runs(app, typ string) bool {
 func (l Limits) String() string {
 	parts := []string{"memory=none", "cpu=none", "tasks=none"}
 	if l.Memory > 0 {
-		parts[0] = "memory=" + formatBytes(l.Memory)
+		parts[0] = "memory=" + FormatBytes(l.Memory)
 	}
 	if l.CPU > 0 {
 		parts[1] = "cpu=" + strconv.FormatFloat(l.CPU, 'f', -1, 64)
@@ -214,8 +214,8 @@ func (l Limits) String() string {
 	return strings.Join(parts, " ")
 }
 
-// formatBytes writes n as resources:set takes it: 512M, 2G, 1000K.
-func formatBytes(n int64) string {
+// FormatBytes writes n as resources:set takes it: 512M, 2G, 1000K.
+func FormatBytes(n int64) string {
 	for _, u := range []struct {
 		suffix string
 		size   int64

@@ -325,7 +325,7 @@ func (p *Process) reap(rn *run, deadline time.Time, timeoutMsg string) (string, 
 	}
 	p.mu.Unlock()
 	if oom {
-		exitErr = "OOM-killed: over its memory limit of " + sandbox.FormatBytes(p.spec.Limits.Memory) + " (" + exitErr + ")"
+		exitErr = "OOM-killed: over its memory limit of " + fmt.Sprintf("%dM", p.spec.Limits.Memory>>20) + " (" + exitErr + ")"
 	}
 	p.event("Process exited: %s", exitErr)
 	p.log.Info("process exited", "pid", rn.pid, "status", exitErr)

@@ -27,7 +27,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -59,40 +58,6 @@ var (
 	// DefaultBuild are the limits of a build: compilers take more.
 	DefaultBuild = Limits{Memory: 4 << 30, Tasks: 4096}
 )
-
-// String is the limits as resources:set takes them: "memory=512M cpu=1 tasks=256".
-func (l Limits) String() string {
-	var parts []string
-	if l.Memory > 0 {
-		parts = append(parts, "memory="+FormatBytes(l.Memory))
-	} else {
-		parts = append(parts, "memory=none")
-	}
-	if l.CPU > 0 {
-		parts = append(parts, "cpu="+strconv.FormatFloat(l.CPU, 'f', -1, 64))
-	} else {
-		parts = append(parts, "cpu=none")
-	}
-	if l.Tasks > 0 {
-		parts = append(parts, "tasks="+strconv.Itoa(l.Tasks))
-	} else {
-		parts = append(parts, "tasks=none")
-	}
-	return strings.Join(parts, " ")
-}
-
-// FormatBytes writes n as resources:set takes it: 512M, 2G, 1000K.
-func FormatBytes(n int64) string {
-	for _, u := range []struct {
-		suffix string
-		size   int64
-	}{{"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}} {
-		if n >= u.size && n%u.size == 0 {
-			return strconv.FormatInt(n/u.size, 10) + u.suffix
-		}
-	}
-	return strconv.FormatInt(n, 10)
-}
 
 // Config configures a Manager.
 type Config struct {
