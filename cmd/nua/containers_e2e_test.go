@@ -137,7 +137,7 @@ func needEngine(t *testing.T) *engine {
 
 // TestE2EDockerfile pushes the Dockerfile sample app, checks each instance
 // runs as a container publishing its port on 127.0.0.1 only with the app's
-// config, redeploys under a steady request loop, scales, restarts, stops
+// config, no capability and its memory limit, redeploys under a steady request loop, scales, restarts, stops
 // and starts it, and checks that a
 // Dockerfile that fails to build, or whose process never binds PORT, fails
 // the push while the app keeps serving, and that a killed daemon and a
@@ -161,6 +161,7 @@ func TestE2EDockerfile(t *testing.T) {
 	if got := e.containers(t, app); len(got) != 1 || !strings.Contains(got[0], "127.0.0.1:") {
 		t.Fatalf("containers of %s = %q, want one publishing on 127.0.0.1", app, got)
 	}
+	e.checkConfined(t, s, app)
 	testutil.Eventually(t, 10*time.Second, "container output in logs", func() (bool, string) {
 		out, _ := s.SSH(nil, "logs", app, "-n", "50")
 		return strings.Contains(out, "app[web.1]: dockerapp web listening on :"), out
@@ -482,6 +483,7 @@ func TestE2ECNB(t *testing.T) {
 		out, _ := s.SSH(nil, "logs", app, "-n", "50")
 		return strings.Contains(out, "app[web.1]: cnbapp web listening on :") && strings.Contains(out, "app[worker.1]: cnbapp worker up"), out
 	})
+	e.checkConfined(t, s, app)
 
 	out = e.redeployUnderLoad(t, s, repo, app, 2)
 	if !strings.Contains(out, "remote:        reusing the cached stamp layer") {
