@@ -92,7 +92,10 @@ func (b *Builder) Build(ctx context.Context, src, cache string, env []string, w 
 	if err != nil {
 		return Result{}, err
 	}
-	build := &Build{Src: src, Cache: cache, Env: slices.Clone(env), Out: out, Processes: map[string]string{}}
+	build := &Build{Src: src, Cache: cache, Meta: MetaDir(src), Env: slices.Clone(env), Out: out, Processes: map[string]string{}}
+	if err := os.RemoveAll(build.Meta); err != nil { // a failed build's
+		return Result{}, fmt.Errorf("clear slug metadata: %w", err)
+	}
 	list, from, err := sources(src, build)
 	if err != nil {
 		return Result{}, err
@@ -131,7 +134,7 @@ func (b *Builder) Build(ctx context.Context, src, cache string, env []string, w 
 			return Result{}, fmt.Errorf("build %s app: %w", name, err)
 		}
 	}
-	return Result{Buildpack: name, Processes: procs, Types: slices.Sorted(maps.Keys(procs))}, nil
+	return Result{Buildpack: name, Processes: procs, Types: slices.Sorted(maps.Keys(procs)), src: src}, nil
 }
 
 // run builds with the external buildpacks of list or, when there are

@@ -87,6 +87,10 @@ type Build struct {
 	Env       []string          // the app's config as KEY=VALUE
 	Out       *Output           // build output, shown to the pusher
 	Processes map[string]string // default process types set by the buildpack, e.g. "web"
+	// Meta is the slug's metadata dir (MetaDir(Src)), outside the slug:
+	// where a buildpack records what nua, not the app, reads back (see
+	// MetaDir). It starts absent; a buildpack creates it.
+	Meta string
 }
 
 // Getenv returns the value of key in the app's config, the last one winning.
@@ -114,4 +118,5 @@ type Result struct {
 	Buildpack string            // Name of the buildpack that built the app
 	Processes map[string]string // the buildpack's defaults overridden by the Procfile's entries
 	Types     []string          // the process types, sorted
+	src       string            // the dir built, whose metadata Place moves
 }

@@ -24,6 +24,11 @@ type Config struct {
 	// PythonSeeds holds the fresh virtualenvs Python builds start from,
 	// shared by all apps; empty keeps them per app.
 	PythonSeeds string
+	// Nua is the nua program, by absolute path, that the commands nua
+	// generates run (a container's runner, a static site's server):
+	// never one found on the app's PATH, where a pushed bin/nua would
+	// come first. "" is the running program.
+	Nua string
 }
 
 // Builtin returns the built-in buildpacks in detection order: the first one
@@ -34,16 +39,18 @@ type Config struct {
 // site. Generic comes last, since apps of the other kinds may have a
 // Procfile too.
 func Builtin(cfg Config) []buildpacks.Buildpack {
+	c, d := cnb.New(), docker.New()
+	c.Nua, d.Nua = cfg.Nua, cfg.Nua
 	return []buildpacks.Buildpack{
 		nix.New(),
-		cnb.New(),
-		docker.New(),
+		c,
+		d,
 		&golang.Toolchain{BuildCache: cfg.GoBuildCache},
 		node.New(),
 		&python.Toolchain{SeedDir: cfg.PythonSeeds},
 		ruby.New(),
 		rust.New(),
-		static.New(),
+		&static.Toolchain{Nua: cfg.Nua},
 		generic.New(),
 	}
 }

@@ -72,7 +72,11 @@ func localBuild(c *cli.Context, src, out string) error {
 	if err := buildpacks.CopyTree(building, src, skipForBuild(src, out)); err != nil {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
-	builder := buildpacks.New(toolchains.Builtin(toolchains.Config{GoBuildCache: localGoCache()}), buildpacks.WithTimeout(c.Duration("timeout")))
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	builder := buildpacks.New(toolchains.Builtin(toolchains.Config{GoBuildCache: localGoCache(), Nua: exe}), buildpacks.WithTimeout(c.Duration("timeout")))
 	res, err := builder.Build(c.Context, building, filepath.Join(out, "cache"), envOf(config), c.App.Writer)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package main_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,4 +105,52 @@ func procStatus(t *testing.T, pid int, field string) string {
 	}
 	t.Fatalf("/proc/%d/status has no %s", pid, field)
 	return ""
+}
+
+// addPlatformLookalikes writes into repo, uncommitted, what a push could
+// use to steer nua if nua trusted its tree: a bin/nua, first on the
+// processes' PATH, that leaves a mark and fails, and an image manifest
+// where nua once kept its own, naming an engine that does not exist.
+func addPlatformLookalikes(t *testing.T, repo string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(repo, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\necho \"pushed bin/nua ran: $*\" >&2\ntouch \"$NUA_DATA_DIR/pushed-nua-ran\"\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(repo, "bin", "nua"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	manifest := `{"backend":"docker","host":"unix:///nonexistent/engine.sock","image":"sha256:pushed"}`
+	if err := os.WriteFile(filepath.Join(repo, ".nua-container.json"), []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkLookalikesIgnored checks that app's pushed bin/nua never ran.
+func checkLookalikesIgnored(t *testing.T, s *testutil.Server, app string) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(s.Data, "apps", app, "data", "pushed-nua-ran")); err == nil {
+		t.Fatalf("the pushed bin/nua of %s ran in nua's place", app)
+	}
+}
+
+// TestE2EPushedPlatformFiles pushes a static site with a bin/nua and an
+// image manifest of its own: the site is served by nua's file server, a
+// one-off runs on the host, not in a container the manifest names, and
+// the pushed bin/nua never runs.
+func TestE2EPushedPlatformFiles(t *testing.T) {
+	t.Parallel()
+	s := testutil.StartServer(t, "--boot-timeout", "10s")
+	repo := testutil.NewRepo(t, "static")
+	addPlatformLookalikes(t, repo)
+	testutil.Commit(t, repo, "NOTES", "with a bin/nua and a .nua-container.json\n")
+	mustPush(t, s, repo, "site", "remote: -----> Static app detected")
+	if status, body := s.Get("site", "/"); status != 200 || !strings.Contains(body, "nua-static-sample-index") {
+		t.Fatalf("GET / = %d %q, want the site's index.html", status, body)
+	}
+	out, code := s.SSH(nil, "run", "site", "cat", "index.html")
+	if code != 0 || !strings.Contains(out, "nua-static-sample-index") {
+		t.Fatalf("run cat index.html: exit %d, want the slug's file read on the host:\n%s", code, out)
+	}
+	checkLookalikesIgnored(t, s, "site")
 }

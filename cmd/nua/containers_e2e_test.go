@@ -167,10 +167,12 @@ func TestE2EDockerfile(t *testing.T) {
 		return strings.Contains(out, "app[web.1]: dockerapp web listening on :"), out
 	})
 
+	addPlatformLookalikes(t, repo) // pushed with the redeploy: they change nothing
 	e.redeployUnderLoad(t, s, repo, app, 1)
 	if status, body := s.Get(app, "/"); status != 200 || body != "hello from dockerapp config\n" {
 		t.Fatalf("GET / after the redeploy = %d %q, want the config reaching the container", status, body)
 	}
+	checkLookalikesIgnored(t, s, app)
 
 	broken, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "testdata", "apps", "broken-docker", "Dockerfile"))
 	if err != nil {

@@ -139,6 +139,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		GoBuildCache: goBuildCache(cfg.data),
 		// "_" keeps it apart from the apps' caches: app names have none.
 		PythonSeeds: filepath.Join(cfg.data, "cache", "_python-seeds"),
+		Nua:         exe,
 	}), buildpacks.WithTimeout(cfg.buildTimeout), buildpacks.WithProtected(cfg.data))
 	go func() {
 		if err := builder.Warm(ctx); err != nil && ctx.Err() == nil {

@@ -177,13 +177,17 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 	if len(types) == 0 {
 		return errors.New("the image defines no process types: the builder's buildpacks set none")
 	}
+	nua, err := t.Program()
+	if err != nil {
+		return err
+	}
 	m := docker.Manifest{Backend: t.Backend(), Host: host, Image: img.ID, BuildTag: name, Processes: map[string][]string{}, Launcher: launcher}
 	for _, typ := range types {
 		m.Processes[typ] = []string{"/cnb/process/" + typ}
-		b.Processes[typ] = docker.RunCommand(typ)
+		b.Processes[typ] = docker.RunCommand(nua, typ)
 	}
 	b.Out.Info("Built image %s in %s; process types: %s", strings.TrimPrefix(img.ID, "sha256:")[:12], time.Since(start).Round(10*time.Millisecond), strings.Join(types, ", "))
-	return docker.WriteManifest(b.Src, m)
+	return docker.WriteManifest(b, m)
 }
 
 // processTypes reads the process types of the lifecycle's build metadata,

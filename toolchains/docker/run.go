@@ -260,7 +260,7 @@ func startReaper(argv []string, id string) (stop func(), err error) {
 }
 
 // Reap waits until stdin closes, then removes container id through the
-// engine at the host recorded in dir's manifest.
+// engine at the host recorded in the manifest of the slug in dir.
 func Reap(dir, id string, stdin io.Reader) error {
 	io.Copy(io.Discard, stdin)
 	m, err := readManifest(dir)
