@@ -21,9 +21,10 @@ const DefaultTimeout = 15 * time.Minute
 
 // Builder detects which buildpack fits a source tree and builds it.
 type Builder struct {
-	buildpacks []Buildpack
-	timeout    time.Duration
-	protected  []string
+	buildpacks    []Buildpack
+	timeout       time.Duration
+	protected     []string
+	buildpacksDir string // "" = no buildpack from the server's disk
 }
 
 // Warm lets every buildpack that can prepare its shared caches do so.
@@ -59,6 +60,18 @@ func WithProtected(dirs ...string) Option {
 			if abs, err := filepath.Abs(d); err == nil && d != "" {
 				b.protected = append(b.protected, abs)
 			}
+		}
+	}
+}
+
+// WithBuildpacksDir names the one directory whose buildpacks a build may
+// use by path or file:// URL (in .buildpacks or BUILDPACK_URL), symlinks
+// resolved. Without it a build may use none: a push must not make nua read
+// a path of its choosing.
+func WithBuildpacksDir(dir string) Option {
+	return func(b *Builder) {
+		if abs, err := filepath.Abs(dir); err == nil && dir != "" {
+			b.buildpacksDir = abs
 		}
 	}
 }

@@ -31,6 +31,9 @@ var (
 	// this server: its tool or engine is missing. The error says what to
 	// install.
 	ErrUnavailable = errors.New("build backend unavailable")
+	// ErrImageRef means a name given for an image (a CNB builder) is not
+	// an image reference nua accepts.
+	ErrImageRef = errors.New("bad image name")
 )
 
 // Buildpack is one way to build an app. Built-in toolchains implement it.

@@ -195,8 +195,8 @@ var samples = []struct {
 	{
 		app:       "broken-cnb",
 		buildpack: "Cloud Native Buildpacks",
-		errText:   "build Cloud Native Buildpacks app: builder nua-no-such-builder:local is not on this server: nua builds only with builders installed on its engine",
-		output:    []string{"       nua-cnb: builder nua-no-such-builder:local is not on this server"},
+		errText:   "build Cloud Native Buildpacks app: builder not trusted: builder nua-no-such-builder:local is not trusted on this server: an admin trusts it with `builders:trust nua-no-such-builder:local`",
+		output:    []string{"       nua-cnb: builder not trusted: builder nua-no-such-builder:local is not trusted on this server"},
 		needs:     "cnb",
 	},
 	{
@@ -544,7 +544,10 @@ func freePort(t *testing.T) string {
 }
 
 func newBuilder() *buildpacks.Builder {
-	return buildpacks.New(toolchains.Builtin(toolchains.Config{PythonSeeds: pythonSeeds, Nua: nuaProgram}), buildpacks.WithTimeout(5*time.Minute))
+	return buildpacks.New(toolchains.Builtin(toolchains.Config{
+		PythonSeeds: pythonSeeds, Nua: nuaProgram,
+		TrustedBuilders: func() ([]string, error) { return []string{"nua-cnb-builder:local"}, nil },
+	}), buildpacks.WithTimeout(5*time.Minute))
 }
 
 // copyApp copies sample app to a fresh dir, since builds work in place.
@@ -625,5 +628,24 @@ func TestBuildDockerProcfile(t *testing.T) {
 	}
 	if got := map[string]string{"worker": "echo worker; sleep 600"}; !maps.Equal(m.Commands, got) || m.Image == "" {
 		t.Fatalf("manifest = %+v, want the image and the worker's command only", m)
+	}
+}
+
+// TestCNBProjectBuildpacksRefused checks that a project.toml whose
+// buildpack is a path on the server's disk fails the build before pack
+// reads it, saying why.
+func TestCNBProjectBuildpacksRefused(t *testing.T) {
+	needTool(t, "cnb")
+	slug := copyApp(t, "cnbapp")
+	b, err := os.ReadFile(filepath.Join(slug, "project.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(slug, "project.toml"), string(b)+"\n[[io.buildpacks.group]]\nuri = \"file:///etc\"\n")
+	var out bytes.Buffer
+	_, err = newBuilder().Build(t.Context(), slug, mustCache(t), nil, &out)
+	want := "build Cloud Native Buildpacks app: project.toml buildpack file:///etc: bad buildpack URL: this server takes no buildpack from its own disk"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Build: %v, want %q\n%s", err, want, out.String())
 	}
 }

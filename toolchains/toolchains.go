@@ -29,6 +29,15 @@ type Config struct {
 	// never one found on the app's PATH, where a pushed bin/nua would
 	// come first. "" is the running program.
 	Nua string
+	// TrustedBuilders lists the CNB builder images the operator trusts
+	// (builders:trust); a CNB build with another fails. nil trusts none.
+	TrustedBuilders func() ([]string, error)
+	// AnyBuilder trusts every CNB builder on the engine: for `nua build`
+	// on a laptop, whose user is its operator.
+	AnyBuilder bool
+	// BuildpacksDir is the only dir project.toml's buildpacks may come
+	// from by path (nua server --buildpacks-dir); "" allows none.
+	BuildpacksDir string
 }
 
 // Builtin returns the built-in buildpacks in detection order: the first one
@@ -41,6 +50,7 @@ type Config struct {
 func Builtin(cfg Config) []buildpacks.Buildpack {
 	c, d := cnb.New(), docker.New()
 	c.Nua, d.Nua = cfg.Nua, cfg.Nua
+	c.Trusted, c.AnyBuilder, c.BuildpacksDir = cfg.TrustedBuilders, cfg.AnyBuilder, cfg.BuildpacksDir
 	return []buildpacks.Buildpack{
 		nix.New(),
 		c,

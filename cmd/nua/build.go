@@ -76,7 +76,10 @@ func localBuild(c *cli.Context, src, out string) error {
 	if err != nil {
 		return err
 	}
-	builder := buildpacks.New(toolchains.Builtin(toolchains.Config{GoBuildCache: localGoCache(), Nua: exe}), buildpacks.WithTimeout(c.Duration("timeout")))
+	// On a laptop its user is the operator: any builder on the engine, any
+	// buildpack dir.
+	builder := buildpacks.New(toolchains.Builtin(toolchains.Config{GoBuildCache: localGoCache(), Nua: exe, AnyBuilder: true, BuildpacksDir: "/"}),
+		buildpacks.WithTimeout(c.Duration("timeout")), buildpacks.WithBuildpacksDir("/"))
 	res, err := builder.Build(c.Context, building, filepath.Join(out, "cache"), envOf(config), c.App.Writer)
 	if err != nil {
 		return err

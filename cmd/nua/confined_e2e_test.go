@@ -154,3 +154,14 @@ func TestE2EPushedPlatformFiles(t *testing.T) {
 	}
 	checkLookalikesIgnored(t, s, "site")
 }
+
+// testBuilder is the CNB builder the test setup makes (containers.sh).
+const testBuilder = "nua-cnb-builder:local"
+
+// trustBuilder trusts builder on s, as its operator would.
+func trustBuilder(t testing.TB, s *testutil.Server, builder string) {
+	t.Helper()
+	if out, code := s.SSH(nil, "builders:trust", builder); code != 0 || !strings.Contains(out, "Trusted builder "+builder) {
+		t.Fatalf("builders:trust %s: exit %d\n%s", builder, code, out)
+	}
+}

@@ -444,13 +444,15 @@ func TestE2EBackendMissing(t *testing.T) {
 }
 
 // TestE2ECNB pushes the Cloud Native Buildpacks sample app, built by the
-// test setup's offline builder through pack; checks its process types come
+// test setup's offline builder through pack once the operator trusts it
+// (a push before fails, saying how to trust it); checks its process types come
 // from the image, each instance is a container publishing on 127.0.0.1
 // only, a redeploy under a steady request loop drops nothing and reuses
 // the build cache; that a one-off runs in the image's environment; that a
-// project.toml naming a builder the server lacks fails the push, saying
-// so, while the app keeps serving, unless CNB_BUILDER names one; and that a
-// destroyed app leaves no container and no image.
+// project.toml naming a builder that is not trusted, or trusted but not on
+// the server, fails the push, saying so, while the app keeps serving,
+// unless CNB_BUILDER names one; and that a destroyed app leaves no
+// container and no image.
 func TestE2ECNB(t *testing.T) {
 	t.Parallel()
 	e := needEngine(t)
@@ -458,7 +460,13 @@ func TestE2ECNB(t *testing.T) {
 	const app = "cnbapp"
 	t.Cleanup(func() { e.removeAll(app) })
 	repo := testutil.NewRepo(t, "cnbapp")
-	out := mustPush(t, s, repo, app)
+	out, code := s.Push(repo, app, "main")
+	if want := "remote:  !     deploy failed: build: build Cloud Native Buildpacks app: builder not trusted: builder " + testBuilder +
+		" is not trusted on this server: an admin trusts it with `builders:trust " + testBuilder + "`"; code == 0 || !strings.Contains(out, want) {
+		t.Fatalf("push with an untrusted builder: exit %d, want %q:\n%s", code, want, out)
+	}
+	trustBuilder(t, s, testBuilder)
+	out = mustPush(t, s, repo, app)
 	for _, want := range []string{
 		"remote: -----> Cloud Native Buildpacks app detected",
 		"remote:        Builder: nua-cnb-builder:local",
@@ -494,7 +502,7 @@ func TestE2ECNB(t *testing.T) {
 	get("/greeting.txt", "config\n") // the config reached the buildpacks
 
 	// A one-off runs through the image's launcher, with the app's config.
-	out, code := s.SSH(nil, "run", app, "sh", "-c", "'test -f /workspace/public/index.html && echo run sees $GREETING; exit 7'")
+	out, code = s.SSH(nil, "run", app, "sh", "-c", "'test -f /workspace/public/index.html && echo run sees $GREETING; exit 7'")
 	if code != 7 || !strings.Contains(out, "run sees config") {
 		t.Fatalf("run: exit %d, want 7 and the container's output:\n%s", code, out)
 	}
@@ -506,8 +514,13 @@ func TestE2ECNB(t *testing.T) {
 	images := e.images(t)
 	testutil.Commit(t, repo, "project.toml", string(broken))
 	out, code = s.Push(repo, app, "main")
-	if code == 0 || !strings.Contains(out, "nua-no-such-builder:local") || !strings.Contains(out, "remote:  !     deploy failed: build: build Cloud Native Buildpacks app: builder nua-no-such-builder:local is not on this server") {
-		t.Fatalf("push naming an unknown builder: exit %d, want failure with pack's error:\n%s", code, out)
+	if code == 0 || !strings.Contains(out, "remote:  !     deploy failed: build: build Cloud Native Buildpacks app: builder not trusted: builder nua-no-such-builder:local is not trusted on this server") {
+		t.Fatalf("push naming an untrusted builder: exit %d, want it refused:\n%s", code, out)
+	}
+	trustBuilder(t, s, "nua-no-such-builder:local")
+	out, code = s.Push(repo, app, "main")
+	if code == 0 || !strings.Contains(out, "remote:  !     deploy failed: build: build Cloud Native Buildpacks app: builder nua-no-such-builder:local is not on this server") {
+		t.Fatalf("push naming a trusted builder the engine lacks: exit %d, want failure saying so:\n%s", code, out)
 	}
 	get("/", "hello from cnbapp\n")
 	if got := e.images(t); got != images {
@@ -535,6 +548,7 @@ func TestE2ECNBTimeout(t *testing.T) {
 	e := needEngine(t)
 	before := e.leftovers(t)
 	s := testutil.StartServer(t, "--build-timeout", "40s")
+	trustBuilder(t, s, testBuilder)
 	t.Cleanup(func() { e.removeAll("slow") })
 	repo := testutil.NewRepo(t, "cnbapp")
 	testutil.Commit(t, repo, "slow-build", "the test buildpack sleeps\n")

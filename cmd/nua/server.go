@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nua-paas/nua"
@@ -43,6 +44,7 @@ func serverCommand() *cli.Command {
 			&cli.IntFlag{Name: "keep-releases", Value: 5, Usage: "builds kept per app for rollback"},
 			&cli.IntFlag{Name: "max-scale", Value: nua.DefaultMaxScale, Usage: "most instances of one process type"},
 			&cli.DurationFlag{Name: "build-timeout", Value: buildpacks.DefaultTimeout, Usage: "how long a build may take"},
+			&cli.StringFlag{Name: "buildpacks-dir", Usage: "the only `DIR` builds may take buildpacks from by path or file:// URL (.buildpacks, BUILDPACK_URL, project.toml); default: none"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg := serverConfig{
@@ -51,6 +53,7 @@ func serverCommand() *cli.Command {
 				traefik: c.String("traefik"), proxy: c.String("proxy"),
 				bootTimeout: c.Duration("boot-timeout"), stopTimeout: c.Duration("stop-timeout"), buildTimeout: c.Duration("build-timeout"),
 				keepReleases: c.Int("keep-releases"), maxScale: c.Int("max-scale"),
+				buildpacksDir: c.String("buildpacks-dir"),
 			}
 			return runServer(c.Context, cfg, c.App.ErrWriter)
 		},
@@ -63,6 +66,7 @@ type serverConfig struct {
 	data, sshAddr, httpAddr, domain, traefik, proxy string
 	bootTimeout, stopTimeout, buildTimeout          time.Duration
 	keepReleases, maxScale                          int
+	buildpacksDir                                   string // "" = none
 }
 
 func (c *serverConfig) validate() error {
@@ -89,8 +93,33 @@ func (c *serverConfig) validate() error {
 		return fmt.Errorf("--data: %w", err)
 	}
 	// Hooks report the repository by its real path: resolve symlinks once.
-	c.data, err = filepath.EvalSymlinks(data)
-	return err
+	if c.data, err = filepath.EvalSymlinks(data); err != nil {
+		return err
+	}
+	return c.validateBuildpacksDir()
+}
+
+// validateBuildpacksDir resolves --buildpacks-dir, an existing directory
+// outside the data directory.
+func (c *serverConfig) validateBuildpacksDir() error {
+	if c.buildpacksDir == "" {
+		return nil
+	}
+	dir, err := filepath.Abs(c.buildpacksDir)
+	if err == nil {
+		dir, err = filepath.EvalSymlinks(dir)
+	}
+	if err != nil {
+		return fmt.Errorf("--buildpacks-dir: %w", err)
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("--buildpacks-dir %s: give an existing directory of buildpacks", c.buildpacksDir)
+	}
+	if rel, err := filepath.Rel(c.data, dir); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("--buildpacks-dir %s: is inside the data directory %s, which builds must not read: keep buildpacks elsewhere", c.buildpacksDir, c.data)
+	}
+	c.buildpacksDir = dir
+	return nil
 }
 
 // runServer runs the daemon until ctx is done, then stops every part in
@@ -138,9 +167,11 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	builder := buildpacks.New(toolchains.Builtin(toolchains.Config{
 		GoBuildCache: goBuildCache(cfg.data),
 		// "_" keeps it apart from the apps' caches: app names have none.
-		PythonSeeds: filepath.Join(cfg.data, "cache", "_python-seeds"),
-		Nua:         exe,
-	}), buildpacks.WithTimeout(cfg.buildTimeout), buildpacks.WithProtected(cfg.data))
+		PythonSeeds:     filepath.Join(cfg.data, "cache", "_python-seeds"),
+		Nua:             exe,
+		TrustedBuilders: trustedBuilders(db),
+		BuildpacksDir:   cfg.buildpacksDir,
+	}), buildpacks.WithTimeout(cfg.buildTimeout), buildpacks.WithProtected(cfg.data), buildpacks.WithBuildpacksDir(cfg.buildpacksDir))
 	go func() {
 		if err := builder.Warm(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("warm build caches", "err", err)
@@ -195,6 +226,18 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	<-ctx.Done()
 	log.Info("stopping")
 	return nil
+}
+
+// trustedBuilders lists the builder images of db's trusted builders.
+func trustedBuilders(db *store.DB) func() ([]string, error) {
+	return func() ([]string, error) {
+		bs, err := db.TrustedBuilders()
+		images := make([]string, len(bs))
+		for i, b := range bs {
+			images[i] = b.Image
+		}
+		return images, err
+	}
 }
 
 // goBuildCache is the Go build cache all apps share: $GOCACHE when the
