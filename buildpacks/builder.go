@@ -301,5 +301,9 @@ func discover(out *Output, defaults map[string]string, procfile procman.Procfile
 	if len(procs) == 0 {
 		return nil, fmt.Errorf("%w: add a Procfile that declares a web process, e.g. \"web: bin/server\"", ErrNoProcess)
 	}
+	if len(procs) > procman.MaxProcessTypes {
+		return nil, fmt.Errorf("discover process types: the Procfile and the buildpack's defaults make %d process types, more than the %d an app may have: declare fewer in the Procfile",
+			len(procs), procman.MaxProcessTypes)
+	}
 	return procs, nil
 }

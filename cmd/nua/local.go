@@ -50,7 +50,7 @@ func serveStaticCommand() *cli.Command {
 			if port == "" {
 				port = "5000"
 			}
-			return static.Serve(c.Context, c.String("dir"), ":"+port)
+			return static.Serve(c.Context, c.String("dir"), port)
 		},
 	}
 }

@@ -44,6 +44,7 @@ func serverCommand() *cli.Command {
 			&cli.IntFlag{Name: "keep-releases", Value: 5, Usage: "builds kept per app for rollback"},
 			&cli.IntFlag{Name: "max-scale", Value: nua.DefaultMaxScale, Usage: "most instances of one process type"},
 			&cli.DurationFlag{Name: "build-timeout", Value: buildpacks.DefaultTimeout, Usage: "how long a build may take"},
+			&cli.StringFlag{Name: "max-push-size", Value: "1G", Usage: "most a push may send (K, M, G); a larger one fails and deploys nothing"},
 			&cli.StringFlag{Name: "buildpacks-dir", Usage: "the only `DIR` builds may take buildpacks from by path or file:// URL (.buildpacks, BUILDPACK_URL, project.toml); default: none"},
 		},
 		Action: func(c *cli.Context) error {
@@ -53,7 +54,7 @@ func serverCommand() *cli.Command {
 				traefik: c.String("traefik"), proxy: c.String("proxy"),
 				bootTimeout: c.Duration("boot-timeout"), stopTimeout: c.Duration("stop-timeout"), buildTimeout: c.Duration("build-timeout"),
 				keepReleases: c.Int("keep-releases"), maxScale: c.Int("max-scale"),
-				buildpacksDir: c.String("buildpacks-dir"),
+				buildpacksDir: c.String("buildpacks-dir"), maxPushSizeFlag: c.String("max-push-size"),
 			}
 			return runServer(c.Context, cfg, c.App.ErrWriter)
 		},
@@ -67,12 +68,22 @@ type serverConfig struct {
 	bootTimeout, stopTimeout, buildTimeout          time.Duration
 	keepReleases, maxScale                          int
 	buildpacksDir                                   string // "" = none
+	maxPushSizeFlag                                 string // as given, e.g. 1G
+	maxPushSize                                     int64
 }
 
 func (c *serverConfig) validate() error {
 	if c.keepReleases < 1 || c.maxScale < 1 || c.stopTimeout <= 0 || c.bootTimeout <= 0 {
 		return errors.New("--keep-releases and --max-scale take 1 or more, --stop-timeout and --boot-timeout a positive duration")
 	}
+	if c.maxPushSizeFlag == "" {
+		c.maxPushSizeFlag = receiver.FormatSize(receiver.DefaultMaxPushSize)
+	}
+	n, err := receiver.ParseSize(c.maxPushSizeFlag)
+	if err != nil {
+		return fmt.Errorf("--max-push-size: %w", err)
+	}
+	c.maxPushSize = n
 	if c.proxy != "managed" && c.proxy != "external" {
 		return fmt.Errorf("--proxy %q: use managed or external", c.proxy)
 	}
@@ -158,9 +169,10 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	defer procs.Close(context.WithoutCancel(ctx))
 
 	recv := receiver.New(receiver.Config{
-		ReposDir: filepath.Join(cfg.data, "repos"),
-		Hook:     []string{exe, "--data", cfg.data, "hook", "pre-receive"},
-		Logger:   log.With("component", "receiver"),
+		ReposDir:    filepath.Join(cfg.data, "repos"),
+		Hook:        []string{exe, "--data", cfg.data, "hook", "pre-receive"},
+		Logger:      log.With("component", "receiver"),
+		MaxPushSize: cfg.maxPushSize,
 	})
 	_, port, _ := net.SplitHostPort(cfg.httpAddr)
 	httpPort, _ := strconv.Atoi(port)
