@@ -159,6 +159,13 @@ func RunCommand(nua, typ string) string {
 	return "exec " + buildpacks.ShellQuote(nua) + " container-run " + typ
 }
 
+// LimitedRunCommand is RunCommand with the container's limits: what the
+// runtime launches in place of a release's RunCommand once a process type
+// has limits of its own (RunCommand's containers get the defaults).
+func LimitedRunCommand(nua, typ string, l Limits) string {
+	return "exec " + buildpacks.ShellQuote(nua) + " container-run " + strings.Join(l.Args(), " ") + " " + typ
+}
+
 // Build builds the image and records it in the slug's manifest. The
 // image's own command is the default web process.
 func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {

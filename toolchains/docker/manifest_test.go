@@ -117,4 +117,8 @@ func TestRunCommand(t *testing.T) {
 			t.Errorf("RunCommand(%q, %q) = %q, want %q", tt.nua, tt.typ, got, tt.want)
 		}
 	}
+	got := docker.LimitedRunCommand("/usr/bin/nua", "worker", docker.Limits{Memory: 1 << 30, CPU: 2, Tasks: 512})
+	if want := "exec /usr/bin/nua container-run --memory=1073741824 --cpu=2 --tasks=512 worker"; got != want {
+		t.Errorf("LimitedRunCommand = %q, want %q", got, want)
+	}
 }
