@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 )
@@ -114,9 +115,15 @@ func checkAvailable(ctx context.Context, bp Buildpack, forced string) error {
 		ErrUnavailable, be.Backend(), why, err, BuilderKey)
 }
 
-// Place tells the buildpack that built res that its slug is now in dir
+// Place moves the metadata of the build res to the slug's metadata dir
+// and tells the buildpack that built res that its slug is now in dir
 // slug.
 func (b *Builder) Place(ctx context.Context, res Result, slug string) error {
+	if res.src != "" {
+		if err := moveMeta(res.src, slug); err != nil {
+			return err
+		}
+	}
 	for _, bp := range b.buildpacks {
 		if p, ok := bp.(Placer); ok && bp.Name() == res.Buildpack {
 			if err := p.Place(ctx, slug); err != nil {
@@ -128,8 +135,14 @@ func (b *Builder) Place(ctx context.Context, res Result, slug string) error {
 }
 
 // Remove lets every buildpack free what slug holds outside its directory,
-// before the slug is deleted.
+// before the slug is deleted, then deletes the slug's metadata dir. slug
+// may name the metadata dir itself (a caller deleting every entry of a
+// dir of slugs meets it first): the slug's builds are freed the same, so
+// that deleting the metadata first loses nothing.
 func (b *Builder) Remove(ctx context.Context, slug string) error {
+	if s, ok := slugOfMeta(slug); ok {
+		slug = s
+	}
 	var errs []error
 	for _, bp := range b.buildpacks {
 		if r, ok := bp.(Remover); ok {
@@ -138,6 +151,7 @@ func (b *Builder) Remove(ctx context.Context, slug string) error {
 			}
 		}
 	}
+	errs = append(errs, os.RemoveAll(MetaDir(slug)))
 	return errors.Join(errs...)
 }
 
