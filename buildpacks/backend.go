@@ -7,6 +7,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/nua-paas/nua/runtime/sandbox"
 )
 
 // BuilderKey is the app config key that forces a build backend: "native"
@@ -169,6 +171,29 @@ type ProcessWrapper interface {
 // and false for slugs it did not build.
 type OneOffWrapper interface {
 	WrapOneOff(slug string, argv []string) ([]string, bool)
+}
+
+// Limiter is an optional interface for a Buildpack whose processes do
+// not run in the host's shell (containers): LimitCommand returns the
+// command that runs process type typ of slug, whose command is cmd, within
+// limits l, and false for slugs it did not build.
+type Limiter interface {
+	LimitCommand(slug, typ, cmd string, l sandbox.Limits) (string, bool)
+}
+
+// LimitCommand returns the command that runs process type typ of slug
+// (whose command is cmd) within limits l: cmd itself for processes the
+// sandbox confines, the container's limits for those a buildpack runs in
+// containers.
+func (b *Builder) LimitCommand(slug, typ, cmd string, l sandbox.Limits) string {
+	for _, bp := range b.buildpacks {
+		if lim, ok := bp.(Limiter); ok {
+			if out, ok := lim.LimitCommand(slug, typ, cmd, l); ok {
+				return out
+			}
+		}
+	}
+	return cmd
 }
 
 // Contained reports whether the slug's processes run in containers: then

@@ -29,6 +29,7 @@ import (
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/runtime/sandbox"
 )
 
 var (
@@ -249,6 +250,19 @@ func (im Images) WrapProcesses(b *buildpacks.Build, procs map[string]string) (ma
 
 // WrapOneOff runs a one-off command of the slug in a container of its
 // image: `/path/to/nua container-run run -- ARGV`.
+// LimitCommand runs process type typ of one of the slugs im built, when
+// cmd is the command WrapProcesses gave it, in a container with limits l.
+func (im Images) LimitCommand(slug, typ, cmd string, l sandbox.Limits) (string, bool) {
+	if _, ok := im.manifest(slug); !ok {
+		return "", false
+	}
+	nua, err := im.Program()
+	if err != nil || cmd != RunCommand(nua, typ) {
+		return cmd, true
+	}
+	return LimitedRunCommand(nua, typ, Limits{Memory: l.Memory, CPU: l.CPU, Tasks: l.Tasks}), true
+}
+
 func (im Images) WrapOneOff(slug string, argv []string) ([]string, bool) {
 	if _, ok := im.manifest(slug); !ok {
 		return nil, false
