@@ -163,7 +163,7 @@ func TestLimitCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, ok := im.LimitCommand(slug, "web", RunCommand(im.Nua, "web"), l)
-	want := "exec /opt/nua/bin/nua container-run --memory 100663296 --cpu 0.5 --tasks 64 web"
+	want := "exec /opt/nua/bin/nua container-run --memory=100663296 --cpu=0.5 --tasks=64 web"
 	if !ok || got != want {
 		t.Fatalf("LimitCommand = %q, %v; want %q", got, ok, want)
 	}
