@@ -29,10 +29,7 @@ var (
 // MaxProcfileSize caps the Procfile size ParseProcfile accepts.
 const MaxProcfileSize = 64 << 10
 
-var (
-	typeRe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-	appRe  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
-)
+var typeRe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // ValidType reports whether typ is a valid process type name.
 func ValidType(typ string) bool { return typeRe.MatchString(typ) }

@@ -12,8 +12,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/nua-paas/nua"
 	"github.com/urfave/cli/v2"
+
+	"github.com/nua-paas/nua"
+	"github.com/nua-paas/nua/internal/excerpt"
 )
 
 // Door says where a command line came from.
@@ -111,7 +113,7 @@ func New(o Options) *cli.App {
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageError{fmt.Sprintf("unknown command %q: run `nua help` for the list", clip(c.Args().First()))}
+				return usageError{fmt.Sprintf("unknown command %q: run `nua help` for the list", excerpt.Of(c.Args().First()))}
 			}
 			cli.ShowAppHelp(c)
 			return usageError{"no command given"}
@@ -285,11 +287,4 @@ func valueFlags(flags []cli.Flag) map[string]bool {
 		}
 	}
 	return m
-}
-
-func clip(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "..."
-	}
-	return s
 }
