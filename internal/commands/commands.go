@@ -72,6 +72,11 @@ type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
+// ExitStatus is what an action returns to end nua with status code and no
+// message of its own. Unlike os.Exit, it lets the action's deferred calls
+// run first (a terminal put back from raw mode, say).
+func ExitStatus(code int) error { return exitCode(code) }
+
 // Run runs args (without the program name) through the tree, prints any
 // error to o.Stderr and returns the exit status.
 func Run(ctx context.Context, o Options, args []string) int {
