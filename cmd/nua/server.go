@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nua-paas/nua"
@@ -140,11 +141,6 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		// "_" keeps it apart from the apps' caches: app names have none.
 		PythonSeeds: filepath.Join(cfg.data, "cache", "_python-seeds"),
 	}), buildpacks.WithTimeout(cfg.buildTimeout), buildpacks.WithProtected(cfg.data))
-	go func() {
-		if err := builder.Warm(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("warm build caches", "err", err)
-		}
-	}()
 	p := nua.New(nua.Config{
 		DataDir: cfg.data, Domain: cfg.domain, HTTPPort: httpPort, Store: db,
 		Builder: builder, Procs: procs, Proxy: px, Receiver: recv,
@@ -158,10 +154,10 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		return err
 	}
 	defer ln.Close()
-	go adminsock.Serve(ctx, ln, func(ctx context.Context, req adminsock.Request, in io.Reader, out, errw io.Writer) int {
+	admin := func(ctx context.Context, req adminsock.Request, in io.Reader, out, errw io.Writer) int {
 		o := commands.Options{Door: commands.Socket, Platform: p, User: req.User, Stdin: in, Stdout: out, Stderr: errw, MaxScale: cfg.maxScale}
 		return commands.Run(ctx, o, req.Args)
-	})
+	}
 
 	ssh := sshd.New(sshd.Config{
 		Addr: cfg.sshAddr, HostKey: filepath.Join(cfg.data, "ssh_host_ed25519_key"),
@@ -183,8 +179,26 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	if err := ssh.Open(); err != nil {
 		return err
 	}
-	go ssh.Serve()
-	defer ssh.Close(context.WithoutCancel(ctx))
+
+	// Everything is open: from here on every goroutine is tracked, and a
+	// server that stops serving stops the daemon with its error.
+	ctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	var bg sync.WaitGroup
+	serve := func(name string, f func() error) {
+		bg.Go(func() {
+			if err := f(); err != nil {
+				fail(&serveError{name, err})
+			}
+		})
+	}
+	bg.Go(func() {
+		if err := builder.Warm(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("warm build caches", "err", err)
+		}
+	})
+	serve("admin socket", func() error { return adminsock.Serve(ctx, ln, admin) })
+	serve("ssh", ssh.Serve)
 
 	if err := p.Restore(ctx); err != nil {
 		log.Error("restore apps", "err", err)
@@ -192,9 +206,31 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	log.Info("ready", "ssh", ssh.Addr().String(), "http", cfg.httpAddr, "data", cfg.data, "version", nua.Version)
 	notifyReady()
 	<-ctx.Done()
-	log.Info("stopping")
+	var failed *serveError
+	if errors.As(context.Cause(ctx), &failed) {
+		log.Error("stopping", "err", failed)
+	} else {
+		log.Info("stopping")
+	}
+	// Stop accepting; open SSH sessions may finish (a second signal does
+	// not wait); admin connections end with ctx. Then wait for them all.
+	ln.Close()
+	ssh.Close(context.WithoutCancel(ctx))
+	bg.Wait()
+	if failed != nil {
+		return failed
+	}
 	return nil
 }
+
+// serveError is a server of the daemon that stopped serving on its own.
+type serveError struct {
+	name string
+	err  error
+}
+
+func (e *serveError) Error() string { return fmt.Sprintf("serve %s: %v", e.name, e.err) }
+func (e *serveError) Unwrap() error { return e.err }
 
 // goBuildCache is the Go build cache all apps share: $GOCACHE when the
 // operator set one, else one in the data directory.
