@@ -11,6 +11,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/nua-paas/nua/internal/appname"
+	"github.com/nua-paas/nua/internal/excerpt"
 )
 
 // Version is nua's version, set at build time.
@@ -107,20 +110,18 @@ type Key struct {
 }
 
 var (
-	appNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
 	envKeyRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	keyNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
-	typeRE    = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 )
 
 // ValidProcessType reports whether typ can name a process type: letters,
 // digits, dashes and underscores, as in a Procfile.
-func ValidProcessType(typ string) bool { return typeRE.MatchString(typ) }
+func ValidProcessType(typ string) bool { return appname.ValidType(typ) }
 
-// ValidateAppName checks that name can be an app: a DNS label, because it
-// becomes a host name, a directory and a repository name.
+// ValidateAppName checks that name can be an app (see package appname for
+// the rule and why).
 func ValidateAppName(name string) error {
-	if !appNameRE.MatchString(name) || strings.HasSuffix(name, "-") {
+	if !appname.Valid(name) {
 		return fmt.Errorf("%w: app name %q: use 1 to 63 lowercase letters, digits and dashes, starting with a letter and not ending with a dash", ErrInvalid, clip(name))
 	}
 	return nil
@@ -172,12 +173,7 @@ func ValidateConfigKey(k string) error {
 }
 
 // clip shortens user input quoted back in an error message.
-func clip(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "..."
-	}
-	return s
-}
+func clip(s string) string { return excerpt.Of(s) }
 
 // withVars returns a copy of config with set applied and unset removed.
 func withVars(config, set map[string]string, unset []string) map[string]string {

@@ -14,8 +14,10 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/nua-paas/nua/procman"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/nua-paas/nua/internal/excerpt"
+	"github.com/nua-paas/nua/procman"
 )
 
 // External buildpacks speak Heroku's buildpack API: bin/detect BUILD,
@@ -125,10 +127,10 @@ func parseRelease(out []byte) (map[string]string, error) {
 	}
 	for typ, cmd := range info.DefaultProcessTypes {
 		if !procman.ValidType(typ) {
-			return nil, fmt.Errorf("process type %q: use letters, digits, - and _", clip(typ))
+			return nil, fmt.Errorf("process type %q: use letters, digits, - and _", excerpt.Of(typ))
 		}
 		if strings.TrimSpace(cmd) == "" || strings.ContainsAny(cmd, "\x00\n\r") {
-			return nil, fmt.Errorf("process type %s: %q is not a command line", typ, clip(cmd))
+			return nil, fmt.Errorf("process type %s: %q is not a command line", typ, excerpt.Of(cmd))
 		}
 	}
 	return info.DefaultProcessTypes, nil

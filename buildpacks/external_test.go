@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -234,7 +233,7 @@ func TestBuildpackURLConfig(t *testing.T) {
 }
 
 // TestExternalTimeout checks that the time limit kills a buildpack script
-// and its children.
+// and its children (a setsid one: see checkSetsidChild).
 func TestExternalTimeout(t *testing.T) {
 	src := mustSrc(t, map[string]string{".buildpacks": testBuildpack(t, "slow-compile") + "\n"})
 	start := time.Now()
@@ -245,13 +244,6 @@ func TestExternalTimeout(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > 10*time.Second {
 		t.Fatalf("Build returned after %s", elapsed)
 	}
-	data, err := os.ReadFile(filepath.Join(src, "child.pid"))
-	if err != nil {
-		t.Fatalf("read child pid: %v", err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitGone(t, pid)
+	waitGone(t, readPID(t, filepath.Join(src, "child.pid")))
+	checkSetsidChild(t, readPID(t, filepath.Join(src, "setsid.pid")))
 }

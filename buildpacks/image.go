@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/nua-paas/nua/internal/excerpt"
 )
 
 // maxImageRef bounds an image reference, as the registries do.
@@ -35,11 +37,11 @@ func CheckImageRef(ref string) error {
 	}
 	m := imageRefRE.FindStringSubmatch(ref)
 	if m == nil {
-		return fmt.Errorf("%w: %q is not an image name: write REPOSITORY[:TAG][@sha256:DIGEST], e.g. paketobuildpacks/builder-jammy-base:latest", ErrImageRef, clip(ref))
+		return fmt.Errorf("%w: %q is not an image name: write REPOSITORY[:TAG][@sha256:DIGEST], e.g. paketobuildpacks/builder-jammy-base:latest", ErrImageRef, excerpt.Of(ref))
 	}
 	name := m[1]
 	if imageIDRE.MatchString(name) {
-		return fmt.Errorf("%w: %q looks like an image ID: name the image by its repository and tag", ErrImageRef, clip(ref))
+		return fmt.Errorf("%w: %q looks like an image ID: name the image by its repository and tag", ErrImageRef, excerpt.Of(ref))
 	}
 	if repo := localRepo(name); repo != "" {
 		for _, own := range nuaImages {

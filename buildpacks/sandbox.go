@@ -29,12 +29,7 @@ var hostVars = []string{
 // (KEY=VALUE) over them. The app's config is not included: a buildpack adds
 // what the tool should see.
 func (b *Build) ToolEnv(vars ...string) []string {
-	env := make([]string, 0, len(hostVars)+2+len(vars))
-	for _, k := range hostVars {
-		if v, ok := os.LookupEnv(k); ok {
-			env = append(env, k+"="+v)
-		}
-	}
+	env := HostEnv(hostVars...)
 	if b.Home != "" {
 		env = append(env, "HOME="+b.Home)
 	}
@@ -42,6 +37,21 @@ func (b *Build) ToolEnv(vars ...string) []string {
 		env = append(env, "TMPDIR="+b.Tmp)
 	}
 	return mergeEnv(env, vars)
+}
+
+// HostEnv returns the server's own values of keys, as KEY=VALUE, for those
+// that are set: a tool's settings that the operator decides (a package
+// index, a certificate bundle, where a version manager lives), which a
+// toolchain passes on to ToolEnv. Nothing else of the server's environment
+// reaches a build.
+func HostEnv(keys ...string) []string {
+	var env []string
+	for _, k := range keys {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }
 
 // mergeEnv returns base with vars set over it, each key once.

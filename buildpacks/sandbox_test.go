@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,6 +36,20 @@ func TestToolEnv(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(cache, ".tmp")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("TMPDIR left after the build: %v", err)
+	}
+}
+
+// TestHostEnv checks that a toolchain gets the server's value of each key
+// it names that is set, and nothing else.
+func TestHostEnv(t *testing.T) {
+	t.Setenv("NUA_TEST_REGISTRY", "https://registry.example.org")
+	t.Setenv("NUA_TEST_EMPTY", "")
+	t.Setenv("NUA_SERVER_SECRET", "not for builds")
+	os.Unsetenv("NUA_TEST_UNSET")
+	got := buildpacks.HostEnv("NUA_TEST_REGISTRY", "NUA_TEST_EMPTY", "NUA_TEST_UNSET")
+	want := []string{"NUA_TEST_REGISTRY=https://registry.example.org", "NUA_TEST_EMPTY="}
+	if !slices.Equal(got, want) {
+		t.Fatalf("HostEnv()=%q, want %q", got, want)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/nua-paas/nua/internal/excerpt"
 )
 
 // Source is one external buildpack: a git URL with an optional ref, or a
@@ -53,7 +55,7 @@ func ParseSource(s string) (Source, error) {
 	}
 	for _, r := range s {
 		if r <= ' ' || r == 0x7f {
-			return Source{}, fmt.Errorf("%w: %q contains a space or a control character", ErrBuildpackURL, clip(s))
+			return Source{}, fmt.Errorf("%w: %q contains a space or a control character", ErrBuildpackURL, excerpt.Of(s))
 		}
 	}
 	if strings.HasPrefix(s, "/") {
@@ -67,23 +69,23 @@ func ParseSource(s string) (Source, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" {
-		return Source{}, fmt.Errorf("%w: %q is not a git URL or an absolute path%s", ErrBuildpackURL, clip(s), hint(raw))
+		return Source{}, fmt.Errorf("%w: %q is not a git URL or an absolute path%s", ErrBuildpackURL, excerpt.Of(s), hint(raw))
 	}
 	if !strings.HasPrefix(raw, u.Scheme+"://") {
-		return Source{}, fmt.Errorf("%w: %q: write %s://...", ErrBuildpackURL, clip(s), u.Scheme)
+		return Source{}, fmt.Errorf("%w: %q: write %s://...", ErrBuildpackURL, excerpt.Of(s), u.Scheme)
 	}
 	if err := checkURL(u); err != nil {
-		return Source{}, fmt.Errorf("%w: %q: %w", ErrBuildpackURL, clip(s), err)
+		return Source{}, fmt.Errorf("%w: %q: %w", ErrBuildpackURL, excerpt.Of(s), err)
 	}
 	return Source{URL: raw, Ref: ref}, nil
 }
 
 func parseDir(s string) (Source, error) {
 	if strings.Contains(s, "#") {
-		return Source{}, fmt.Errorf("%w: %q: a local buildpack directory takes no #ref", ErrBuildpackURL, clip(s))
+		return Source{}, fmt.Errorf("%w: %q: a local buildpack directory takes no #ref", ErrBuildpackURL, excerpt.Of(s))
 	}
 	if slices.Contains(strings.Split(s, "/"), "..") {
-		return Source{}, fmt.Errorf("%w: %q: no .. in a buildpack path", ErrBuildpackURL, clip(s))
+		return Source{}, fmt.Errorf("%w: %q: no .. in a buildpack path", ErrBuildpackURL, excerpt.Of(s))
 	}
 	return Source{URL: filepath.Clean(s), Dir: true}, nil
 }
@@ -91,7 +93,7 @@ func parseDir(s string) (Source, error) {
 func checkRef(ref string) error {
 	if !refRE.MatchString(ref) || strings.Contains(ref, "..") || strings.Contains(ref, "//") ||
 		strings.HasSuffix(ref, "/") || strings.HasSuffix(ref, ".lock") {
-		return fmt.Errorf("%w: #%s is not a branch, tag or commit name", ErrBuildpackURL, clip(ref))
+		return fmt.Errorf("%w: #%s is not a branch, tag or commit name", ErrBuildpackURL, excerpt.Of(ref))
 	}
 	return nil
 }
@@ -198,11 +200,4 @@ func sources(src string, b *Build) ([]Source, string, error) {
 	defer f.Close()
 	list, err := ParseSources(f)
 	return list, ".buildpacks", err
-}
-
-func clip(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "..."
-	}
-	return s
 }

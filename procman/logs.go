@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/nua-paas/nua/internal/appname"
 )
 
 // LogOptions selects what Logs prints.
@@ -39,7 +41,7 @@ var logName = regexp.MustCompile(`^(nua|[A-Za-z0-9_-]+\.[0-9]+)\.log(?:\.([0-9]+
 // slow to keep up loses lines (and is told) rather than slowing a process.
 // An app without logs, or a supervisor without a LogDir, has no backlog.
 func (s *Supervisor) Logs(ctx context.Context, app string, opt LogOptions, w io.Writer) error {
-	if !appRe.MatchString(app) {
+	if !appname.Valid(app) {
 		return fmt.Errorf("read logs: %w: %q", ErrAppName, app)
 	}
 	if opt.Type != "" && !ValidType(opt.Type) {

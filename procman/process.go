@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nua-paas/nua/internal/appname"
 	"github.com/nua-paas/nua/runtime/sandbox"
 )
 
@@ -48,7 +49,7 @@ func (s Spec) Name() string { return s.Type + "." + strconv.Itoa(s.Index) }
 
 func (s Spec) validate() error {
 	switch {
-	case !appRe.MatchString(s.App):
+	case !appname.Valid(s.App):
 		return fmt.Errorf("%w: app name %q is not a DNS label", ErrSpec, s.App)
 	case !ValidType(s.Type):
 		return fmt.Errorf("%w: process type %q must match [A-Za-z0-9_-]+", ErrSpec, s.Type)

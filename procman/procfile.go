@@ -10,8 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
+
+	"github.com/nua-paas/nua/internal/appname"
 )
 
 // Errors returned by the package; callers test for them with errors.Is.
@@ -33,13 +34,8 @@ const MaxProcfileSize = 64 << 10
 // processes, logs and, for web, health checks.
 const MaxProcessTypes = 20
 
-var (
-	typeRe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-	appRe  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
-)
-
 // ValidType reports whether typ is a valid process type name.
-func ValidType(typ string) bool { return typeRe.MatchString(typ) }
+func ValidType(typ string) bool { return appname.ValidType(typ) }
 
 // Entry is one Procfile line: a process type and the command that runs it.
 type Entry struct {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/nua-paas/nua/internal/appname"
 )
 
 // Config configures a Supervisor. Zero fields take the documented defaults.
@@ -171,7 +173,7 @@ var sourceRe = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 // LogDir/APP/nua.log, so it shows in the app's logs. A multi-line msg
 // becomes one event per line. An invalid app name is logged and dropped.
 func (s *Supervisor) Event(app, source, msg string) {
-	if !appRe.MatchString(app) {
+	if !appname.Valid(app) {
 		s.log.Warn("event for invalid app name dropped", "app", app)
 		return
 	}

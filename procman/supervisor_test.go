@@ -214,6 +214,7 @@ func TestStartInvalidSpec(t *testing.T) {
 		{name: "app with slash", mutate: func(s *procman.Spec) { s.App = "../etc" }},
 		{name: "app upper case", mutate: func(s *procman.Spec) { s.App = "MyApp" }},
 		{name: "empty app", mutate: func(s *procman.Spec) { s.App = "" }},
+		{name: "app trailing dash", mutate: func(s *procman.Spec) { s.App = "web-" }},
 		{name: "type with dot", mutate: func(s *procman.Spec) { s.Type = "web.x" }},
 		{name: "type with slash", mutate: func(s *procman.Spec) { s.Type = "../web" }},
 		{name: "index zero", mutate: func(s *procman.Spec) { s.Index = 0 }},

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/nua-paas/nua/internal/appname"
 )
 
 // Route sends the HTTP requests for an app's hosts to its web instances.
@@ -37,8 +39,6 @@ var (
 // entryPoint is the name of the entrypoint that serves the apps.
 const webEntryPoint = "web"
 
-var appName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
-
 // Validate reports the first bad field of r.
 func (r Route) Validate() error {
 	if err := validateApp(r.App); err != nil {
@@ -60,8 +60,8 @@ func (r Route) Validate() error {
 }
 
 func validateApp(app string) error {
-	if !appName.MatchString(app) {
-		return fmt.Errorf("%w: app name %q: want a lowercase DNS label (a-z, 0-9, -; starting with a letter; at most 63 characters)", ErrInvalidRoute, app)
+	if !appname.Valid(app) {
+		return fmt.Errorf("%w: app name %q: want a lowercase DNS label (a-z, 0-9, -; starting with a letter, not ending with a dash; at most 63 characters)", ErrInvalidRoute, app)
 	}
 	return nil
 }

@@ -93,6 +93,7 @@ func TestRouteValidate(t *testing.T) {
 		{"app 64 chars", func(r *proxy.Route) { r.App = "a" + strings.Repeat("b", 63) }, "app name"},
 		{"app path", func(r *proxy.Route) { r.App = "../etc" }, "app name"},
 		{"app dot", func(r *proxy.Route) { r.App = "a.b" }, "app name"},
+		{"app trailing dash", func(r *proxy.Route) { r.App = "web-" }, "app name"},
 		{"app newline", func(r *proxy.Route) { r.App = "web\n" }, "app name"},
 		{"no hosts", func(r *proxy.Route) { r.Hosts = nil }, "no hosts"},
 		{"host empty", func(r *proxy.Route) { r.Hosts = []string{""} }, "host"},

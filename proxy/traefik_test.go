@@ -18,14 +18,26 @@ import (
 	"github.com/nua-paas/nua/proxy"
 )
 
-// mustBinary finds a Traefik binary: the usual places, then the
-// repository's bin/traefik (tests run in the package directory).
+// mustBinary finds a Traefik binary: $NUA_TRAEFIK (which `make test`
+// sets), the usual places, then the repository's bin/traefik (tests run in
+// the package directory). Without one the test is skipped, unless
+// NUA_E2E=require, when it fails.
 func mustBinary(t *testing.T) string {
 	t.Helper()
+	if env := os.Getenv("NUA_TRAEFIK"); env != "" {
+		bin, err := proxy.FindBinary(env)
+		if err != nil {
+			t.Fatalf("NUA_TRAEFIK: %v", err)
+		}
+		return bin
+	}
 	bin, err := proxy.FindBinary("")
 	if err != nil {
 		if b, err2 := proxy.FindBinary(filepath.Join("..", "bin", "traefik")); err2 == nil {
 			return b
+		}
+		if os.Getenv("NUA_E2E") == "require" {
+			t.Fatalf("no Traefik binary and NUA_E2E=require: run make traefik: %v", err)
 		}
 		t.Skipf("no Traefik binary, run make traefik: %v", err)
 	}

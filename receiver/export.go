@@ -11,6 +11,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/nua-paas/nua/internal/excerpt"
 )
 
 // Quarantine names where a push's objects are while pre-receive runs: git
@@ -26,7 +28,7 @@ type Quarantine struct {
 // it, fail the export.
 func (r *Receiver) Export(ctx context.Context, app, commit string, q Quarantine, dst string) error {
 	if !oidRE.MatchString(commit) {
-		return fmt.Errorf("export: %q is not a commit id", clip(commit))
+		return fmt.Errorf("export: %q is not a commit id", excerpt.Of(commit))
 	}
 	repo := r.Repo(app)
 	env := gitFreeEnv()
@@ -87,7 +89,7 @@ func untar(r io.Reader, dst string) error {
 			return fmt.Errorf("export: read archive: %w", err)
 		}
 		if err := extract(root, tr, h); err != nil {
-			return fmt.Errorf("export %s: %w", clip(h.Name), err)
+			return fmt.Errorf("export %s: %w", excerpt.Of(h.Name), err)
 		}
 	}
 }
@@ -123,7 +125,7 @@ func extract(root *os.Root, tr *tar.Reader, h *tar.Header) error {
 	case tar.TypeSymlink:
 		target := path.Join(path.Dir(name), h.Linkname)
 		if path.IsAbs(h.Linkname) || !filepath.IsLocal(target) {
-			return fmt.Errorf("symlink to %q points outside the app: make it relative and inside the repository", clip(h.Linkname))
+			return fmt.Errorf("symlink to %q points outside the app: make it relative and inside the repository", excerpt.Of(h.Linkname))
 		}
 		if err := root.MkdirAll(path.Dir(name), 0o755); err != nil {
 			return err

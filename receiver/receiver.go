@@ -20,6 +20,8 @@ import (
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/nua-paas/nua/internal/excerpt"
 )
 
 // Config configures a Receiver.
@@ -246,7 +248,7 @@ func ParseUpdates(r io.Reader) ([]Update, error) {
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		if len(f) != 3 || !oidRE.MatchString(f[0]) || !oidRE.MatchString(f[1]) || !refRE.MatchString(f[2]) || strings.Contains(f[2], "..") {
-			return nil, fmt.Errorf("pre-receive: malformed ref update %q", clip(sc.Text()))
+			return nil, fmt.Errorf("pre-receive: malformed ref update %q", excerpt.Of(sc.Text()))
 		}
 		ups = append(ups, Update{Old: f[0], New: f[1], Ref: f[2]})
 	}
@@ -254,11 +256,4 @@ func ParseUpdates(r io.Reader) ([]Update, error) {
 		return nil, fmt.Errorf("pre-receive: %w", err)
 	}
 	return ups, nil
-}
-
-func clip(s string) string {
-	if len(s) > 100 {
-		return s[:100] + "..."
-	}
-	return s
 }

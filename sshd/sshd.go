@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
@@ -58,10 +59,11 @@ type Config struct {
 
 // Server is nua's SSH server.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-	srv *ssh.Server
-	ln  net.Listener
+	cfg    Config
+	log    *slog.Logger
+	srv    *ssh.Server
+	ln     net.Listener
+	closed atomic.Bool // Close was called: Serve's accept error is the end
 }
 
 const userKey = "nua-key"
@@ -110,19 +112,23 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // Serve accepts connections until Close.
 func (s *Server) Serve() error {
 	err := s.srv.Serve(s.ln)
-	if errors.Is(err, ssh.ErrServerClosed) {
+	if errors.Is(err, ssh.ErrServerClosed) || s.closed.Load() && errors.Is(err, net.ErrClosed) {
 		return nil
 	}
 	return err
 }
 
 // Close stops accepting and waits for open sessions until ctx is done, then
-// closes them.
+// closes them. A Serve called before or after Close returns nil.
 func (s *Server) Close(ctx context.Context) error {
 	if s.srv == nil {
 		return nil
 	}
-	if err := s.srv.Shutdown(ctx); err != nil {
+	// Shutdown closes only a listener Serve has taken: closing it here too
+	// ends a Serve that has not started yet.
+	s.closed.Store(true)
+	s.ln.Close()
+	if err := s.srv.Shutdown(ctx); err != nil && ctx.Err() != nil {
 		return s.srv.Close()
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nua-paas/nua/sshd"
 	gossh "golang.org/x/crypto/ssh"
@@ -103,5 +104,30 @@ func TestServer(t *testing.T) {
 	otherSigner, _ := gossh.NewSignerFromKey(other)
 	if _, err := run(otherSigner, "apps"); err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
 		t.Fatalf("unknown key: err=%v, want refused", err)
+	}
+}
+
+// A Serve that starts only after Close (a daemon stopping at once) returns
+// nil instead of accepting forever.
+func TestServeAfterClose(t *testing.T) {
+	s := sshd.New(sshd.Config{
+		Addr: "127.0.0.1:0", HostKey: filepath.Join(t.TempDir(), "key"),
+		Authorize: func(gossh.PublicKey) (string, bool) { return "", false },
+	})
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve after Close = %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve after Close still accepting after 10s")
 	}
 }

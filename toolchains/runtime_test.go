@@ -14,7 +14,9 @@ import (
 
 // TestWarmRebuild builds each sample that has a cache twice with the same
 // cache: only the rebuild says it reuses the cache. Both times are logged
-// (measured, not asserted: `make bench` reports them).
+// (measured, not asserted: `make bench` reports them). A sample that needs
+// a tool is skipped without it (failed under NUA_E2E=require) and, when it
+// builds images, holds the container engine as the other image tests do.
 func TestWarmRebuild(t *testing.T) {
 	for _, s := range samples {
 		if s.warm == "" {
@@ -22,6 +24,7 @@ func TestWarmRebuild(t *testing.T) {
 		}
 		t.Run(s.app, func(t *testing.T) {
 			t.Parallel()
+			needTool(t, s.needs)
 			cache := mustCache(t)
 			var times []time.Duration
 			var outs []string

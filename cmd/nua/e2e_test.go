@@ -123,14 +123,24 @@ func TestE2EPushSampleApps(t *testing.T) {
 	})
 
 	t.Run("crashed process is restarted", func(t *testing.T) {
+		ps, _ := s.SSH(nil, "ps", "goapp")
+		pid, restarts := psField(t, ps, "web.1", 2), psField(t, ps, "web.1", 4)
 		s.Get("goapp", "/crash")
-		testutil.Eventually(t, 20*time.Second, "goapp answers again after a crash", func() (bool, string) {
-			status, body := s.Get("goapp", "/")
-			return status == 200, body
+		// First the crash itself, as nua saw it: the app's last words and
+		// its exit status 1 (a stop by nua would be a signal).
+		testutil.Eventually(t, 20*time.Second, "the crash in the logs", func() (bool, string) {
+			out, _ := s.SSH(nil, "logs", "goapp", "-p", "web", "-n", "50")
+			return strings.Contains(out, "app[web.1]: goapp crashing on request") &&
+				strings.Contains(out, "web.1]: Process exited: exit status 1"), out
 		})
-		out, _ := s.SSH(nil, "ps", "goapp")
-		if !strings.Contains(out, "web.1") || !strings.Contains(out, "up") {
-			t.Fatalf("ps goapp:\n%s", out)
+		// Then the restart: one more in RESTARTS, a new pid, up and serving.
+		testutil.Eventually(t, 20*time.Second, "web.1 restarted after the crash", func() (bool, string) {
+			ps, _ := s.SSH(nil, "ps", "goapp")
+			return psField(t, ps, "web.1", 4) == plusOne(t, restarts) && psField(t, ps, "web.1", 1) == "up" &&
+				psField(t, ps, "web.1", 2) != pid, ps
+		})
+		if status, body := s.Get("goapp", "/"); status != 200 {
+			t.Fatalf("GET / after the crash and restart = %d %q, want 200", status, body)
 		}
 	})
 

@@ -56,6 +56,16 @@ func sshCmd(s *testutil.Server, args ...string) *exec.Cmd {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// plusOne is the decimal n+1.
+func plusOne(t *testing.T, n string) string {
+	t.Helper()
+	i, err := strconv.Atoi(n)
+	if err != nil {
+		t.Fatalf("%q is not a count", n)
+	}
+	return itoa(i + 1)
+}
+
 // psField returns field i of the `ps` output line of process name.
 func psField(t *testing.T, ps, name string, i int) string {
 	t.Helper()

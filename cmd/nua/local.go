@@ -93,7 +93,7 @@ func containerRunCommand() *cli.Command {
 				return err
 			}
 			if code != 0 {
-				os.Exit(code)
+				return commands.ExitStatus(code) // after restore, never os.Exit here
 			}
 			return nil
 		},

@@ -21,7 +21,16 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(126)
 	}
+	// The first SIGINT or SIGTERM asks the command to stop gracefully; the
+	// signals then get their default action back, so a second one ends nua
+	// at once (the daemon's children go with it: procman's guards, Traefik's
+	// parent-death signal). A command that handles the second itself, as
+	// dev does, keeps it.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	os.Exit(commands.Run(ctx, localOptions(), os.Args[1:]))
 }

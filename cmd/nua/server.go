@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nua-paas/nua"
@@ -211,11 +212,6 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		TrustedBuilders: trustedBuilders(db),
 		BuildpacksDir:   cfg.buildpacksDir,
 	}), buildpacks.WithTimeout(cfg.buildTimeout), buildpacks.WithProtected(cfg.data), buildpacks.WithBuildpacksDir(cfg.buildpacksDir))
-	go func() {
-		if err := builder.Warm(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("warm build caches", "err", err)
-		}
-	}()
 	rtc := runtime.Config{
 		DataDir: cfg.data, Domain: cfg.domain, BinDir: binDir,
 		Builder: builder, Procs: procs, Router: px, Sandbox: jail,
@@ -240,10 +236,10 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		return err
 	}
 	defer ln.Close()
-	go adminsock.Serve(ctx, ln, func(ctx context.Context, req adminsock.Request, in io.Reader, out, errw io.Writer) int {
+	admin := func(ctx context.Context, req adminsock.Request, in io.Reader, out, errw io.Writer) int {
 		o := commands.Options{Door: commands.Socket, Platform: p, User: req.User, Stdin: in, Stdout: out, Stderr: errw, MaxScale: cfg.maxScale}
 		return commands.Run(ctx, o, req.Args)
-	})
+	}
 
 	ssh := sshd.New(sshd.Config{
 		Addr: cfg.sshAddr, HostKey: filepath.Join(cfg.data, "ssh_host_ed25519_key"),
@@ -265,8 +261,26 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	if err := ssh.Open(); err != nil {
 		return err
 	}
-	go ssh.Serve()
-	defer ssh.Close(context.WithoutCancel(ctx))
+
+	// Everything is open: from here on every goroutine is tracked, and a
+	// server that stops serving stops the daemon with its error.
+	ctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	var bg sync.WaitGroup
+	serve := func(name string, f func() error) {
+		bg.Go(func() {
+			if err := f(); err != nil {
+				fail(&serveError{name, err})
+			}
+		})
+	}
+	bg.Go(func() {
+		if err := builder.Warm(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("warm build caches", "err", err)
+		}
+	})
+	serve("admin socket", func() error { return adminsock.Serve(ctx, ln, admin) })
+	serve("ssh", ssh.Serve)
 
 	if err := p.Restore(ctx); err != nil {
 		log.Error("restore apps", "err", err)
@@ -279,7 +293,20 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	log.Info("ready", "ssh", ssh.Addr().String(), "http", cfg.httpAddr, "data", cfg.data, "version", nua.Version)
 	notifyReady()
 	<-ctx.Done()
-	log.Info("stopping")
+	var failed *serveError
+	if errors.As(context.Cause(ctx), &failed) {
+		log.Error("stopping", "err", failed)
+	} else {
+		log.Info("stopping")
+	}
+	// Stop accepting; open SSH sessions may finish (a second signal does
+	// not wait); admin connections end with ctx. Then wait for them all.
+	ln.Close()
+	ssh.Close(context.WithoutCancel(ctx))
+	bg.Wait()
+	if failed != nil {
+		return failed
+	}
 	return nil
 }
 
@@ -294,6 +321,15 @@ func trustedBuilders(db *store.DB) func() ([]string, error) {
 		return images, err
 	}
 }
+
+// serveError is a server of the daemon that stopped serving on its own.
+type serveError struct {
+	name string
+	err  error
+}
+
+func (e *serveError) Error() string { return fmt.Sprintf("serve %s: %v", e.name, e.err) }
+func (e *serveError) Unwrap() error { return e.err }
 
 // goBuildCache is the Go build cache all apps share: $GOCACHE when the
 // operator set one, else one in the data directory.

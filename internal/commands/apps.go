@@ -5,8 +5,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nua-paas/nua"
 	"github.com/urfave/cli/v2"
+
+	"github.com/nua-paas/nua"
+	"github.com/nua-paas/nua/internal/excerpt"
 )
 
 func appCommands(o Options) []*cli.Command {
@@ -151,7 +153,7 @@ func or(s, def string) string {
 func parseVersion(s string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimPrefix(s, "v"))
 	if err != nil || n <= 0 {
-		return 0, usageError{fmt.Sprintf("%q is not a release version: give it as v3", clip(s))}
+		return 0, usageError{fmt.Sprintf("%q is not a release version: give it as v3", excerpt.Of(s))}
 	}
 	return n, nil
 }

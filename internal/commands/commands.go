@@ -12,8 +12,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/nua-paas/nua"
 	"github.com/urfave/cli/v2"
+
+	"github.com/nua-paas/nua"
+	"github.com/nua-paas/nua/internal/excerpt"
 )
 
 // Door says where a command line came from.
@@ -70,6 +72,11 @@ type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
+// ExitStatus is what an action returns to end nua with status code and no
+// message of its own. Unlike os.Exit, it lets the action's deferred calls
+// run first (a terminal put back from raw mode, say).
+func ExitStatus(code int) error { return exitCode(code) }
+
 // Run runs args (without the program name) through the tree, prints any
 // error to o.Stderr and returns the exit status.
 func Run(ctx context.Context, o Options, args []string) int {
@@ -111,7 +118,7 @@ func New(o Options) *cli.App {
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageError{fmt.Sprintf("unknown command %q: run `nua help` for the list", clip(c.Args().First()))}
+				return usageError{fmt.Sprintf("unknown command %q: run `nua help` for the list", excerpt.Of(c.Args().First()))}
 			}
 			cli.ShowAppHelp(c)
 			return usageError{"no command given"}
@@ -285,11 +292,4 @@ func valueFlags(flags []cli.Flag) map[string]bool {
 		}
 	}
 	return m
-}
-
-func clip(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "..."
-	}
-	return s
 }

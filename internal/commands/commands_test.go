@@ -85,6 +85,29 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// An action ending with ExitStatus gives nua that status, prints nothing,
+// and has its deferred calls run first.
+func TestExitStatus(t *testing.T) {
+	var out bytes.Buffer
+	deferred := false
+	o := Options{Door: Local, Stdout: &out, Stderr: &out, Extra: []*cli.Command{{
+		Name: "fail",
+		Action: func(*cli.Context) error {
+			defer func() { deferred = true }()
+			return ExitStatus(7)
+		},
+	}}}
+	if got, want := Run(context.Background(), o, []string{"fail"}), 7; got != want {
+		t.Fatalf("Run(fail)=%d, want %d", got, want)
+	}
+	if !deferred {
+		t.Fatal("the action's deferred call did not run")
+	}
+	if out.Len() != 0 {
+		t.Fatalf("Run(fail) printed %q, want nothing", out.String())
+	}
+}
+
 // FuzzRun feeds arbitrary command lines to the tree on the Local door: any
 // line either runs a command (here: forwards it) or is refused, and never
 // panics; a forwarded line always names a known command.

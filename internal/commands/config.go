@@ -5,8 +5,10 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/nua-paas/nua"
 	"github.com/urfave/cli/v2"
+
+	"github.com/nua-paas/nua"
+	"github.com/nua-paas/nua/internal/excerpt"
 )
 
 func configCommands(o Options) []*cli.Command {
@@ -54,7 +56,7 @@ func configCommands(o Options) []*cli.Command {
 				}
 				v, ok := a.Config[c.Args().Get(1)]
 				if !ok {
-					return fmt.Errorf("config var %s of %s: %w", clip(c.Args().Get(1)), name, nua.ErrNotFound)
+					return fmt.Errorf("config var %s of %s: %w", excerpt.Of(c.Args().Get(1)), name, nua.ErrNotFound)
 				}
 				fmt.Fprintln(c.App.Writer, v)
 				return nil

@@ -14,7 +14,9 @@ import (
 	"strings"
 
 	"github.com/joho/godotenv"
+
 	"github.com/nua-paas/nua"
+	"github.com/nua-paas/nua/internal/excerpt"
 )
 
 // MaxEnvFileSize caps an env file.
@@ -44,7 +46,7 @@ func ParseEnv(r io.Reader, name string) (map[string]string, error) {
 		}
 		if !envKeyRE.MatchString(k) {
 			return nil, fmt.Errorf("%w: %s%s: %q is not a variable name: use letters, digits and underscores, not starting with a digit",
-				nua.ErrInvalid, name, lineOf(data, k), clip(k))
+				nua.ErrInvalid, name, lineOf(data, k), excerpt.Of(k))
 		}
 		if strings.ContainsRune(vars[k], 0) {
 			return nil, fmt.Errorf("%w: %s: the value of %s contains a NUL byte", nua.ErrInvalid, name, k)
@@ -136,7 +138,7 @@ func basePort(flag int, vars map[string]string, environ []string) (int, error) {
 	}
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 1 || n > 65535 {
-		return 0, fmt.Errorf("%w: PORT=%q in %s is not a port: fix it or give -p", nua.ErrInvalid, clip(port), from)
+		return 0, fmt.Errorf("%w: PORT=%q in %s is not a port: fix it or give -p", nua.ErrInvalid, excerpt.Of(port), from)
 	}
 	return n, nil
 }
@@ -160,8 +162,8 @@ func describe(data []byte, err error) string {
 	for line := range strings.Lines(string(data)) {
 		n++
 		if snippet = strings.TrimSpace(snippet); snippet != "" && strings.Contains(line, snippet) {
-			return fmt.Sprintf(" line %d: %s", n, clip(msg))
+			return fmt.Sprintf(" line %d: %s", n, excerpt.Of(msg))
 		}
 	}
-	return ": " + clip(msg)
+	return ": " + excerpt.Of(msg)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/nua-paas/nua"
+	"github.com/nua-paas/nua/internal/excerpt"
 	"github.com/nua-paas/nua/procman"
 )
 
@@ -40,7 +41,7 @@ var countRE = regexp.MustCompile(`^[0-9]+$`)
 func ParseFormation(s string) (Formation, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: -m %q: %s; give TYPE=N pairs separated by commas, e.g. -m web=2,worker=1",
-			nua.ErrInvalid, clip(s), fmt.Sprintf(format, args...))
+			nua.ErrInvalid, excerpt.Of(s), fmt.Sprintf(format, args...))
 	}
 	if strings.TrimSpace(s) == "" {
 		return nil, bad("empty")
@@ -51,20 +52,20 @@ func ParseFormation(s string) (Formation, error) {
 		typ, count = strings.TrimSpace(typ), strings.TrimSpace(count)
 		switch {
 		case !ok:
-			return nil, bad("%q is not TYPE=N", clip(item))
+			return nil, bad("%q is not TYPE=N", excerpt.Of(item))
 		case !procman.ValidType(typ):
-			return nil, bad("process type %q must match [A-Za-z0-9_-]+", clip(typ))
+			return nil, bad("process type %q must match [A-Za-z0-9_-]+", excerpt.Of(typ))
 		case strings.HasPrefix(count, "-"):
-			return nil, bad("%s=%s: the count must not be negative", typ, clip(count))
+			return nil, bad("%s=%s: the count must not be negative", typ, excerpt.Of(count))
 		case !countRE.MatchString(count):
-			return nil, bad("%s=%s: the count must be a whole number", typ, clip(count))
+			return nil, bad("%s=%s: the count must be a whole number", typ, excerpt.Of(count))
 		}
 		if _, dup := f[typ]; dup {
 			return nil, bad("%s given twice", typ)
 		}
 		n, err := strconv.Atoi(count)
 		if err != nil || n > MaxInstances {
-			return nil, bad("%s=%s: at most %d instances per type", typ, clip(count), MaxInstances)
+			return nil, bad("%s=%s: at most %d instances per type", typ, excerpt.Of(count), MaxInstances)
 		}
 		f[typ] = n
 	}
@@ -133,11 +134,4 @@ func checkTypes(f Formation, types []string) error {
 		}
 	}
 	return nil
-}
-
-func clip(s string) string {
-	if len(s) > 60 {
-		return strings.ToValidUTF8(s[:60], "") + "..."
-	}
-	return s
 }

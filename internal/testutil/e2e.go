@@ -184,6 +184,32 @@ func (s *Server) Kill() {
 	s.cmd = nil
 }
 
+// Signal sends sig to the server process.
+func (s *Server) Signal(sig os.Signal) {
+	s.tb.Helper()
+	must(s.tb, s.cmd.Process.Signal(sig))
+}
+
+// Exited waits up to d (0: not at all) for the server to exit and returns
+// how it ended, or nil while it still runs.
+func (s *Server) Exited(d time.Duration) *os.ProcessState {
+	select {
+	case <-s.exited:
+	default:
+		if d <= 0 {
+			return nil
+		}
+		select {
+		case <-s.exited:
+		case <-time.After(d):
+			return nil
+		}
+	}
+	st := s.cmd.ProcessState
+	s.cmd = nil
+	return st
+}
+
 // PID is the server's process id.
 func (s *Server) PID() int { return s.cmd.Process.Pid }
 

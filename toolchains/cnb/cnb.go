@@ -171,7 +171,9 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 	cmd.Stdin = bytes.NewReader(in)
 	var stderr lastLine
 	cmd.Stdout, cmd.Stderr = b.Out.Indent(), io.MultiWriter(b.Out.Indent(), &stderr)
-	cmd.Env = append(os.Environ(), "HOME="+b.Home, "TMPDIR="+b.Tmp)
+	// The scrubbed environment of every build, with where the host keeps
+	// its registry credentials; the app's config goes in on stdin.
+	cmd.Env = b.ToolEnv(buildpacks.HostEnv("DOCKER_CONFIG")...)
 	// Stopped gently, pack removes the build's containers itself.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second

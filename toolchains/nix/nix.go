@@ -38,6 +38,11 @@ func DefaultSandboxPaths() []string {
 	return []string{"/bin/sh=/bin/dash", "/lib?", "/lib64?", "/usr/lib?", "/usr/bin?", "/usr/local/go?"}
 }
 
+// hostVars are the server's settings for nix that builds keep: how to
+// reach the store and its daemon, its configuration, the channels
+// default.nix files find as <nixpkgs>, and its certificates.
+var hostVars = []string{"NIX_REMOTE", "NIX_CONF_DIR", "NIX_CONFIG", "NIX_USER_CONF_FILES", "NIX_PATH", "NIX_SSL_CERT_FILE"}
+
 // Toolchain builds apps with a flake.nix or default.nix.
 type Toolchain struct {
 	// Nix is the nix command; "" looks it up on PATH.
@@ -127,7 +132,9 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 	b.Out.Info("nix %s", quoteArgs(args))
 	start := time.Now()
 	cmd := b.HostCommand(ctx, nix, args...) // Nix confines its builders itself
-	cmd.Env = os.Environ()                  // not the app's config
+	// The scrubbed environment of every build with the host's Nix settings;
+	// not the app's config.
+	cmd.Env = b.ToolEnv(buildpacks.HostEnv(hostVars...)...)
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("nix build: %w", err)
 	}

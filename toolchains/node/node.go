@@ -14,7 +14,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -83,11 +82,20 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 	return setWeb(b, p)
 }
 
-// buildEnv is the environment of the build's tools: the host's, then the
-// app's config, then the package manager's cache in the app's build cache.
+// hostVars are the server's settings for Node.js tools that builds keep:
+// the registry and certificates npm uses, where corepack keeps the package
+// managers it installed.
+var hostVars = []string{
+	"NODE_EXTRA_CA_CERTS", "COREPACK_HOME",
+	"NPM_CONFIG_REGISTRY", "npm_config_registry", "NPM_CONFIG_CAFILE", "npm_config_cafile",
+}
+
+// buildEnv is the environment of the build's tools: the scrubbed one of
+// every build (b.ToolEnv) with the host's Node.js settings, then the app's
+// config, then the package manager's cache in the app's build cache.
 func buildEnv(b *buildpacks.Build, m manager) []string {
-	env := slices.Concat(os.Environ(), b.Env)
-	return append(env, m.cacheVar+"="+filepath.Join(b.Cache, m.cacheDir))
+	return b.ToolEnv(slices.Concat(buildpacks.HostEnv(hostVars...), b.Env,
+		[]string{m.cacheVar + "=" + filepath.Join(b.Cache, m.cacheDir)})...)
 }
 
 // findNode looks node up on PATH and checks its version against what the

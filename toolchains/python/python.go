@@ -21,7 +21,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/nua-paas/nua/buildpacks"
 	"github.com/nua-paas/nua/toolchains/internal/srcfile"
@@ -107,17 +106,22 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 	return setWeb(b)
 }
 
-// buildEnv is the environment of the build's tools: the host's without
-// settings that would point Python elsewhere, then the app's config, then
-// pip's cache in the app's build cache.
+// hostVars are the server's settings for Python tools that builds keep:
+// which python3 a version manager gives, and the package index pip and uv
+// use and how to reach it. Settings that would point Python elsewhere
+// (PYTHONHOME, PYTHONPATH, VIRTUAL_ENV) are not among them.
+var hostVars = []string{
+	"PYENV_ROOT", "PYENV_VERSION",
+	"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_TRUSTED_HOST", "PIP_CERT", "PIP_DEFAULT_TIMEOUT",
+	"UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX",
+}
+
+// buildEnv is the environment of the build's tools: the scrubbed one of
+// every build (b.ToolEnv) with the host's Python settings, then the app's
+// config, then pip's cache in the app's build cache.
 func buildEnv(b *buildpacks.Build) []string {
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		k, _, _ := strings.Cut(kv, "=")
-		return k == "PYTHONHOME" || k == "PYTHONPATH" || k == "VIRTUAL_ENV"
-	})
-	env = append(env, b.Env...)
-	return append(env,
-		"PIP_CACHE_DIR="+filepath.Join(b.Cache, "pip"),
+	return b.ToolEnv(slices.Concat(buildpacks.HostEnv(hostVars...), b.Env, []string{
+		"PIP_CACHE_DIR=" + filepath.Join(b.Cache, "pip"),
 		"PIP_DISABLE_PIP_VERSION_CHECK=1",
-	)
+	})...)
 }

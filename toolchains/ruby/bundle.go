@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/internal/excerpt"
 	"github.com/nua-paas/nua/toolchains/internal/srcfile"
 )
 
@@ -47,7 +48,7 @@ func (in install) run(ctx context.Context) error {
 	without := defaultWithout
 	if v, ok := b.Getenv("BUNDLE_WITHOUT"); ok {
 		if !groupsRE.MatchString(v) {
-			return fmt.Errorf("BUNDLE_WITHOUT config %q: list Gemfile groups separated by colons, e.g. development:test", clip(v))
+			return fmt.Errorf("BUNDLE_WITHOUT config %q: list Gemfile groups separated by colons, e.g. development:test", excerpt.Of(v))
 		}
 		without = v
 	}

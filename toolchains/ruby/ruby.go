@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/internal/excerpt"
 	"github.com/nua-paas/nua/toolchains/internal/srcfile"
 )
 
@@ -139,7 +140,7 @@ func toolVersion(ctx context.Context, path string, env []string) (string, error)
 			return v, nil
 		}
 	}
-	return "", fmt.Errorf("%s --version: no version in %q", filepath.Base(path), clip(string(out)))
+	return "", fmt.Errorf("%s --version: no version in %q", filepath.Base(path), excerpt.Of(strings.TrimSpace(string(out))))
 }
 
 // setWeb makes a Rack app's config.ru the default web process.
@@ -151,12 +152,4 @@ func setWeb(b *buildpacks.Build) {
 	if _, err := os.Lstat(filepath.Join(b.Src, "Procfile")); err != nil {
 		b.Out.Warn("No config.ru: declare your processes in a Procfile, e.g. \"web: bundle exec ruby app.rb\"")
 	}
-}
-
-func clip(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > 80 {
-		return s[:80] + "..."
-	}
-	return s
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nua-paas/nua/internal/excerpt"
 	"github.com/nua-paas/nua/toolchains/internal/srcfile"
 	"github.com/nua-paas/nua/toolchains/internal/version"
 )
@@ -41,7 +42,7 @@ func readRubyVersion(src string) (rubyVersion, error) {
 func parseRubyVersion(s string) (rubyVersion, error) {
 	m := versionRE.FindStringSubmatch(s)
 	if m == nil {
-		return nil, fmt.Errorf(".ruby-version: %q is not a Ruby version: write e.g. 3.1 or 3.1.2", clip(s))
+		return nil, fmt.Errorf(".ruby-version: %q is not a Ruby version: write e.g. 3.1 or 3.1.2", excerpt.Of(s))
 	}
 	var v rubyVersion
 	for _, part := range m[1:] {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/internal/excerpt"
 )
 
 // binary is an executable cargo built.
@@ -183,12 +184,12 @@ func (e *errorLine) see(l string) {
 	switch {
 	case e.line == "":
 		if strings.HasPrefix(l, "error") {
-			e.line = clip(l)
+			e.line = excerpt.Of(l)
 		}
 	case l == "":
 	default:
 		if loc, ok := strings.CutPrefix(l, "-->"); ok {
-			e.loc = clip(strings.TrimSpace(loc))
+			e.loc = excerpt.Of(strings.TrimSpace(loc))
 		}
 		e.done, e.buf = true, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nua-paas/nua/internal/excerpt"
 	"github.com/nua-paas/nua/toolchains/internal/srcfile"
 	"github.com/nua-paas/nua/toolchains/internal/version"
 )
@@ -70,7 +71,7 @@ func parsePin(name, data string) (pin, error) {
 		value, _, _ = strings.Cut(strings.TrimSpace(value), "#")
 		ch, err := strconv.Unquote(strings.TrimSpace(value))
 		if err != nil {
-			return pin{}, fmt.Errorf("%s: channel %s is not a quoted string", name, clip(value))
+			return pin{}, fmt.Errorf("%s: channel %s is not a quoted string", name, excerpt.Of(value))
 		}
 		return newPin(name, ch)
 	}
@@ -91,7 +92,7 @@ func newPin(file, channel string) (pin, error) {
 	if namedChannelRE.MatchString(channel) {
 		return p, nil
 	}
-	return pin{}, fmt.Errorf("%s: channel %q is not one nua can check: use a version like 1.70, or stable, beta or nightly", file, clip(channel))
+	return pin{}, fmt.Errorf("%s: channel %q is not one nua can check: use a version like 1.70, or stable, beta or nightly", file, excerpt.Of(channel))
 }
 
 // String returns the channel asked for; "" when none.

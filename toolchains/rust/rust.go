@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/internal/excerpt"
 	"github.com/nua-paas/nua/toolchains/internal/srcfile"
 )
 
@@ -129,7 +130,7 @@ func findRust(ctx context.Context, want pin) (rust, error) {
 		}
 	}
 	if rt.release == "" {
-		return rust{}, fmt.Errorf("rustc -vV: no release line in %q", clip(out))
+		return rust{}, fmt.Errorf("rustc -vV: no release line in %q", excerpt.Of(out))
 	}
 	if out, err = hostOutput(ctx, "rustc", "--print", "sysroot"); err != nil {
 		return rust{}, err
@@ -160,7 +161,7 @@ func hostOutput(ctx context.Context, name string, args ...string) (string, error
 	if err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
-			return "", fmt.Errorf("%s %s: %w: %s", filepath.Base(name), strings.Join(args, " "), err, clip(string(exit.Stderr)))
+			return "", fmt.Errorf("%s %s: %w: %s", filepath.Base(name), strings.Join(args, " "), err, excerpt.Of(strings.Join(strings.Fields(string(exit.Stderr)), " ")))
 		}
 		return "", fmt.Errorf("%s %s: %w", filepath.Base(name), strings.Join(args, " "), err)
 	}
@@ -182,13 +183,4 @@ func setWeb(b *buildpacks.Build, bins []binary) {
 		}
 		b.Out.Warn("Several binaries (%s): declare the web process in a Procfile", strings.Join(names, ", "))
 	}
-}
-
-// clip makes s one short line.
-func clip(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 200 {
-		return s[:200] + "..."
-	}
-	return s
 }

@@ -1,0 +1,25 @@
+// Package excerpt shortens text quoted back in a message: user input echoed
+// in an error, a tool's output cited when it failed. Without a bound, one
+// bad argument or a megabyte of compiler output would become the message.
+package excerpt
+
+import "unicode/utf8"
+
+// Max is the most bytes of the original text an excerpt keeps.
+const Max = 80
+
+// Of returns s when it is at most Max bytes long, else its first Max bytes,
+// less a multi-byte character the cut would split, followed by "...".
+func Of(s string) string {
+	if len(s) <= Max {
+		return s
+	}
+	cut := Max
+	for i := Max; i > Max-utf8.UTFMax && i > 0; i-- {
+		if utf8.RuneStart(s[i]) {
+			cut = i
+			break
+		}
+	}
+	return s[:cut] + "..."
+}
