@@ -307,14 +307,16 @@ func TestBuildEnvAndDirs(t *testing.T) {
 // process group, children included, and, in the sandbox, a child that left
 // the group (see checkSetsidChild).
 func TestBuildTimeout(t *testing.T) {
+	sb := testSandbox(t)
 	dir := t.TempDir()
+	os.Chmod(dir, 0o777) // the build's user writes its children's pids here
 	pidFile, setsidFile := filepath.Join(dir, "child.pid"), filepath.Join(dir, "setsid.pid")
 	pack := &fakePack{name: "Slow", detect: hasFile("app.x"), build: func(ctx context.Context, b *buildpacks.Build) error {
 		return b.Command(ctx, "sh", "-c", `sleep 60 & echo $! > "$1"; setsid sleep 60 & echo $! > "$2"; wait`, "sh", pidFile, setsidFile).Run()
 	}}
 	start := time.Now()
 	_, err := buildpacks.New([]buildpacks.Buildpack{pack}, buildpacks.WithTimeout(300*time.Millisecond)).
-		Build(t.Context(), mustSrc(t, map[string]string{"app.x": ""}), t.TempDir(), nil, nil, nil)
+		Build(t.Context(), mustSrc(t, map[string]string{"app.x": ""}), t.TempDir(), nil, sb, nil)
 	if !errors.Is(err, buildpacks.ErrTimeout) {
 		t.Fatalf("Build: %v, want ErrTimeout", err)
 	}

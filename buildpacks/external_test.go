@@ -235,9 +235,10 @@ func TestBuildpackURLConfig(t *testing.T) {
 // TestExternalTimeout checks that the time limit kills a buildpack script
 // and its children (a setsid one: see checkSetsidChild).
 func TestExternalTimeout(t *testing.T) {
+	sb := testSandbox(t)
 	src := mustSrc(t, map[string]string{".buildpacks": testBuildpack(t, "slow-compile") + "\n"})
 	start := time.Now()
-	_, err := buildpacks.New(noBuiltins, buildpacks.WithTimeout(500*time.Millisecond), fromTestdata(t)).Build(t.Context(), src, t.TempDir(), nil, nil, nil)
+	_, err := buildpacks.New(noBuiltins, buildpacks.WithTimeout(500*time.Millisecond), fromTestdata(t)).Build(t.Context(), src, t.TempDir(), nil, sb, nil)
 	if !errors.Is(err, buildpacks.ErrTimeout) {
 		t.Fatalf("Build: %v, want ErrTimeout", err)
 	}

@@ -31,6 +31,16 @@ func (bl *Builder) resolve(ctx context.Context, b *Build, s Source) (string, err
 	var dir string
 	if s.Dir {
 		dir = s.URL
+		if b.Confined() {
+			// The app's user runs it, from a copy it can reach; the
+			// operator's dir stays as it is.
+			sum := sha256.Sum256([]byte(dir))
+			cp := filepath.Join(b.Tmp, fetchedDir, hex.EncodeToString(sum[:12]))
+			if err := CopyTree(cp, dir, nil); err != nil {
+				return "", fmt.Errorf("buildpack %s: copy it for the build: %w", s, err)
+			}
+			dir = cp
+		}
 	} else {
 		var err error
 		if dir, err = bl.fetch(ctx, b, s); err != nil {
