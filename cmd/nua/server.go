@@ -46,6 +46,7 @@ func serverCommand() *cli.Command {
 			&cli.IntFlag{Name: "keep-releases", Value: 5, Usage: "builds kept per app for rollback"},
 			&cli.IntFlag{Name: "max-scale", Value: nua.DefaultMaxScale, Usage: "most instances of one process type"},
 			&cli.DurationFlag{Name: "build-timeout", Value: buildpacks.DefaultTimeout, Usage: "how long a build may take"},
+			&cli.DurationFlag{Name: "ssh-idle-timeout", Value: sshd.DefaultIdleTimeout, Usage: "close SSH sessions with no traffic either way for this long (0: never)"},
 			&cli.StringFlag{Name: "sandbox", Value: "on", Usage: "on: as root, each app runs under its own uid with limits; off: apps run as nua's user (not for shared servers)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -55,7 +56,7 @@ func serverCommand() *cli.Command {
 				traefik: c.String("traefik"), proxy: c.String("proxy"),
 				bootTimeout: c.Duration("boot-timeout"), stopTimeout: c.Duration("stop-timeout"), buildTimeout: c.Duration("build-timeout"),
 				keepReleases: c.Int("keep-releases"), maxScale: c.Int("max-scale"),
-				sandbox: c.String("sandbox"),
+				sandbox: c.String("sandbox"), sshIdleTimeout: c.Duration("ssh-idle-timeout"),
 			}
 			return runServer(c.Context, cfg, c.App.ErrWriter)
 		},
@@ -66,7 +67,7 @@ var domainRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0
 
 type serverConfig struct {
 	data, sshAddr, httpAddr, domain, traefik, proxy, sandbox string
-	bootTimeout, stopTimeout, buildTimeout                   time.Duration
+	bootTimeout, stopTimeout, buildTimeout, sshIdleTimeout   time.Duration
 	keepReleases, maxScale                                   int
 }
 
@@ -205,6 +206,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	ssh := sshd.New(sshd.Config{
 		Addr: cfg.sshAddr, HostKey: filepath.Join(cfg.data, "ssh_host_ed25519_key"),
 		Authorize: p.Authorize, Logger: log.With("component", "sshd"),
+		IdleTimeout: idleTimeout(cfg.sshIdleTimeout),
 		Command: func(ctx context.Context, s sshd.Session) int {
 			o := commands.Options{Door: commands.SSH, Platform: p, User: s.User, Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr, MaxScale: cfg.maxScale}
 			if s.TTY != nil {
@@ -238,6 +240,14 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	<-ctx.Done()
 	log.Info("stopping")
 	return nil
+}
+
+// idleTimeout maps --ssh-idle-timeout to sshd's: 0 there means never.
+func idleTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 // goBuildCache is the Go build cache all apps share: $GOCACHE when the
