@@ -13,6 +13,8 @@
 //	  <name>                 JSON nua.Key
 //	fingerprints/
 //	  <SHA256:...>           key name
+//	tokens/                  (made by the first API token)
+//	  <hex SHA-256 of secret> JSON nua.Token; the secret itself is never stored
 package store
 
 import (
