@@ -59,6 +59,8 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParseConfigVars -fuzztime 10s .
 	$(GO) test -run XXX -fuzz FuzzParseUpdates -fuzztime 10s ./receiver/
 	$(GO) test -run XXX -fuzz FuzzRun -fuzztime 10s ./internal/commands/
+	$(GO) test -run XXX -fuzz FuzzSSHDoor -fuzztime 500x ./internal/commands/
+	$(GO) test -run XXX -fuzz FuzzParseTokenTTL -fuzztime 5000x .
 	$(GO) test -run XXX -fuzz FuzzParseFormation -fuzztime 10s ./internal/dev/
 	$(GO) test -run XXX -fuzz FuzzParseEnv -fuzztime 10s ./internal/dev/
 	$(GO) test -run XXX -fuzz FuzzParsePackage -fuzztime 10s ./toolchains/node/

@@ -319,3 +319,26 @@ func TestIdleTimeout(t *testing.T) {
 		t.Fatal("the quiet session's command was not canceled")
 	}
 }
+
+// TestUnclosedQuote checks a command line a shell could not split is
+// refused, not run with its last word cut.
+func TestUnclosedQuote(t *testing.T) {
+	key := newSigner(t)
+	ran := make(chan []string, 1)
+	addr := testServer(t, sshd.Config{Command: func(_ context.Context, s sshd.Session) int {
+		ran <- s.Args
+		return 0
+	}}, key)
+	for _, line := range []string{"apps:destroy web --confirm 'web", `config:set web "A=1`, `apps \`} {
+		out, err := runCmd(addr, line, key)
+		var exit *gossh.ExitError
+		if !errors.As(err, &exit) || exit.ExitStatus() != 2 || !strings.Contains(out, "unclosed quote") {
+			t.Fatalf("%q: %v, output %q; want exit 2 saying why", line, err, out)
+		}
+	}
+	select {
+	case args := <-ran:
+		t.Fatalf("ran %q", args)
+	default:
+	}
+}

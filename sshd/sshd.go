@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/anmitsu/go-shlex"
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -239,7 +240,13 @@ func (s *Server) Close(ctx context.Context) error {
 func (s *Server) handle(sess ssh.Session) {
 	ctx := sess.Context()
 	user, _ := ctx.Value(userKey).(string)
-	args := sess.Command()
+	args, err := shlex.Split(sess.RawCommand(), true)
+	if err != nil {
+		s.log.Info("command line refused", "user", user, "err", err)
+		fmt.Fprintln(sess.Stderr(), " !     the command line has an unclosed quote or ends in a backslash: check its quoting")
+		sess.Exit(2)
+		return
+	}
 	io := Session{User: user, Args: args, Stdin: sess, Stdout: sess, Stderr: sess.Stderr()}
 	if pty, windows, ok := sess.Pty(); ok {
 		resize := make(chan [2]int, 1)
