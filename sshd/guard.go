@@ -37,8 +37,11 @@ func (s *Server) admit(conn net.Conn) (*guard, net.Conn) {
 	if left, refused := s.limit.refused(addr); refused {
 		// Lines before the version string are allowed (RFC 4253 4.2);
 		// `ssh -v` shows them.
-		conn.SetWriteDeadline(time.Now().Add(time.Second))
+		conn.SetDeadline(time.Now().Add(time.Second))
 		conn.Write([]byte("nua: too many failed logins from your address; try again in " + left.Round(time.Second).String() + "\r\n"))
+		// Read the client's version line, so that closing sends no reset
+		// and the client sees the connection closed, not broken.
+		conn.Read(make([]byte, 256))
 		return nil, nil
 	}
 	select {
