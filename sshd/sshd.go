@@ -152,7 +152,7 @@ func New(cfg Config) *Server {
 	return &Server{
 		cfg: cfg, log: log,
 		limit: newLimiter(cfg.MaxAuthFailures, cfg.FailureWindow, cfg.BanTime, maxTrackedAddrs),
-		slots: make(chan struct{}, cfg.MaxUnauthenticated),
+		slots: make(chan struct{}, max(cfg.MaxUnauthenticated, 0)), // Open refuses a negative one
 	}
 }
 
