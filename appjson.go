@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // maxAppJSON bounds app.json; real ones are a few KiB.
@@ -89,6 +91,17 @@ func ParseAppJSON(r io.Reader) (AppJSON, error) {
 
 // maxScale bounds a formation quantity in app.json; ps:scale has its own cap.
 const maxScale = 1000
+
+// CheckScale checks that no formation quantity of app.json is over max,
+// this server's cap on instances of one process type (--max-scale).
+func (m AppJSON) CheckScale(max int) error {
+	for _, typ := range slices.Sorted(maps.Keys(m.Formation)) {
+		if q := m.Formation[typ].Quantity; q > max {
+			return fmt.Errorf("%w: app.json formation.%s.quantity %d is over this server's cap of %d instances per process type (nua server --max-scale): lower it to %d or less", ErrInvalid, typ, q, max, max)
+		}
+	}
+	return nil
+}
 
 func (m AppJSON) validate() error {
 	for typ, f := range m.Formation {

@@ -102,6 +102,9 @@ type Push struct {
 	By         string
 	Updates    []RefUpdate
 	Quarantine Quarantine
+	// MaxScale caps the instances of one process type app.json's
+	// formation may ask for; 0 means DefaultMaxScale.
+	MaxScale int
 }
 
 // Receive checks a push's ref updates and deploys the deploy branch's new
@@ -129,7 +132,10 @@ func (p *Platform) Receive(ctx context.Context, push Push, out io.Writer) error 
 	err = p.Deploy(ctx, DeployRequest{
 		App: app.Name, Commit: up.New, By: push.By,
 		Source: func(dir string) error {
-			return p.cfg.Repos.Export(ctx, app.Name, up.New, push.Quarantine, dir)
+			if err := p.cfg.Repos.Export(ctx, app.Name, up.New, push.Quarantine, dir); err != nil {
+				return err
+			}
+			return checkPushed(dir, push.MaxScale)
 		},
 	}, out)
 	if err != nil {
@@ -139,6 +145,19 @@ func (p *Platform) Receive(ctx context.Context, push Push, out io.Writer) error 
 		return p.setBranch(app.Name, branch)
 	}
 	return nil
+}
+
+// checkPushed refuses, before anything is built, a pushed tree in dir
+// whose app.json asks for more instances than maxScale allows.
+func checkPushed(dir string, maxScale int) error {
+	if maxScale <= 0 {
+		maxScale = DefaultMaxScale
+	}
+	m, err := ReadAppJSON(dir)
+	if err != nil {
+		return err
+	}
+	return m.CheckScale(maxScale)
 }
 
 // deploys reports whether a push to branch deploys app.

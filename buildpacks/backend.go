@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
+
+	"github.com/nua-paas/nua/runtime/sandbox"
 )
 
 // BuilderKey is the app config key that forces a build backend: "native"
@@ -114,9 +117,15 @@ func checkAvailable(ctx context.Context, bp Buildpack, forced string) error {
 		ErrUnavailable, be.Backend(), why, err, BuilderKey)
 }
 
-// Place tells the buildpack that built res that its slug is now in dir
+// Place moves the metadata of the build res to the slug's metadata dir
+// and tells the buildpack that built res that its slug is now in dir
 // slug.
 func (b *Builder) Place(ctx context.Context, res Result, slug string) error {
+	if res.src != "" {
+		if err := moveMeta(res.src, slug); err != nil {
+			return err
+		}
+	}
 	for _, bp := range b.buildpacks {
 		if p, ok := bp.(Placer); ok && bp.Name() == res.Buildpack {
 			if err := p.Place(ctx, slug); err != nil {
@@ -128,8 +137,14 @@ func (b *Builder) Place(ctx context.Context, res Result, slug string) error {
 }
 
 // Remove lets every buildpack free what slug holds outside its directory,
-// before the slug is deleted.
+// before the slug is deleted, then deletes the slug's metadata dir. slug
+// may name the metadata dir itself (a caller deleting every entry of a
+// dir of slugs meets it first): the slug's builds are freed the same, so
+// that deleting the metadata first loses nothing.
 func (b *Builder) Remove(ctx context.Context, slug string) error {
+	if s, ok := slugOfMeta(slug); ok {
+		slug = s
+	}
 	var errs []error
 	for _, bp := range b.buildpacks {
 		if r, ok := bp.(Remover); ok {
@@ -138,6 +153,7 @@ func (b *Builder) Remove(ctx context.Context, slug string) error {
 			}
 		}
 	}
+	errs = append(errs, os.RemoveAll(MetaDir(slug)))
 	return errors.Join(errs...)
 }
 
@@ -155,6 +171,29 @@ type ProcessWrapper interface {
 // and false for slugs it did not build.
 type OneOffWrapper interface {
 	WrapOneOff(slug string, argv []string) ([]string, bool)
+}
+
+// Limiter is an optional interface for a Buildpack whose processes do
+// not run in the host's shell (containers): LimitCommand returns the
+// command that runs process type typ of slug, whose command is cmd, within
+// limits l, and false for slugs it did not build.
+type Limiter interface {
+	LimitCommand(slug, typ, cmd string, l sandbox.Limits) (string, bool)
+}
+
+// LimitCommand returns the command that runs process type typ of slug
+// (whose command is cmd) within limits l: cmd itself for processes the
+// sandbox confines, the container's limits for those a buildpack runs in
+// containers.
+func (b *Builder) LimitCommand(slug, typ, cmd string, l sandbox.Limits) string {
+	for _, bp := range b.buildpacks {
+		if lim, ok := bp.(Limiter); ok {
+			if out, ok := lim.LimitCommand(slug, typ, cmd, l); ok {
+				return out
+			}
+		}
+	}
+	return cmd
 }
 
 // Contained reports whether the slug's processes run in containers: then

@@ -22,10 +22,11 @@ const DefaultTimeout = 15 * time.Minute
 
 // Builder detects which buildpack fits a source tree and builds it.
 type Builder struct {
-	buildpacks []Buildpack
-	timeout    time.Duration
-	protected  []string
-	limits     sandbox.Limits
+	buildpacks    []Buildpack
+	timeout       time.Duration
+	protected     []string
+	buildpacksDir string // "" = no buildpack from the server's disk
+	limits        sandbox.Limits
 }
 
 // Warm lets every buildpack that can prepare its shared caches do so.
@@ -71,6 +72,18 @@ func WithLimits(l sandbox.Limits) Option {
 	return func(b *Builder) { b.limits = l }
 }
 
+// WithBuildpacksDir names the one directory whose buildpacks a build may
+// use by path or file:// URL (in .buildpacks or BUILDPACK_URL), symlinks
+// resolved. Without it a build may use none: a push must not make nua read
+// a path of its choosing.
+func WithBuildpacksDir(dir string) Option {
+	return func(b *Builder) {
+		if abs, err := filepath.Abs(dir); err == nil && dir != "" {
+			b.buildpacksDir = abs
+		}
+	}
+}
+
 // New returns a Builder that tries bps in order: the first buildpack whose
 // Detect matches builds the app.
 func New(bps []Buildpack, opts ...Option) *Builder {
@@ -103,7 +116,10 @@ func (b *Builder) Build(ctx context.Context, src, cache string, env []string, sb
 	if err != nil {
 		return Result{}, err
 	}
-	build := &Build{Src: src, Cache: cache, Env: slices.Clone(env), Out: out, Processes: map[string]string{}}
+	build := &Build{Src: src, Cache: cache, Meta: MetaDir(src), Env: slices.Clone(env), Out: out, Processes: map[string]string{}}
+	if err := os.RemoveAll(build.Meta); err != nil { // a failed build's
+		return Result{}, fmt.Errorf("clear slug metadata: %w", err)
+	}
 	if sb != nil {
 		if build.group, err = sb.Group("build", b.limits); err != nil {
 			return Result{}, err
@@ -151,7 +167,7 @@ func (b *Builder) Build(ctx context.Context, src, cache string, env []string, sb
 			return Result{}, fmt.Errorf("build %s app: %w", name, err)
 		}
 	}
-	return Result{Buildpack: name, Processes: procs, Types: slices.Sorted(maps.Keys(procs))}, nil
+	return Result{Buildpack: name, Processes: procs, Types: slices.Sorted(maps.Keys(procs)), src: src}, nil
 }
 
 // run builds with the external buildpacks of list or, when there are
@@ -304,6 +320,10 @@ func discover(out *Output, defaults map[string]string, procfile procman.Procfile
 	}
 	if len(procs) == 0 {
 		return nil, fmt.Errorf("%w: add a Procfile that declares a web process, e.g. \"web: bin/server\"", ErrNoProcess)
+	}
+	if len(procs) > procman.MaxProcessTypes {
+		return nil, fmt.Errorf("discover process types: the Procfile and the buildpack's defaults make %d process types, more than the %d an app may have: declare fewer in the Procfile",
+			len(procs), procman.MaxProcessTypes)
 	}
 	return procs, nil
 }

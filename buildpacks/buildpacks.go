@@ -33,6 +33,9 @@ var (
 	// this server: its tool or engine is missing. The error says what to
 	// install.
 	ErrUnavailable = errors.New("build backend unavailable")
+	// ErrImageRef means a name given for an image (a CNB builder) is not
+	// an image reference nua accepts.
+	ErrImageRef = errors.New("bad image name")
 )
 
 // Buildpack is one way to build an app. Built-in toolchains implement it.
@@ -89,6 +92,10 @@ type Build struct {
 	Env       []string          // the app's config as KEY=VALUE
 	Out       *Output           // build output, shown to the pusher
 	Processes map[string]string // default process types set by the buildpack, e.g. "web"
+	// Meta is the slug's metadata dir (MetaDir(Src)), outside the slug:
+	// where a buildpack records what nua, not the app, reads back (see
+	// MetaDir). It starts absent; a buildpack creates it.
+	Meta string
 
 	// group is the build's sandbox cgroup: every tool of the build runs
 	// in it and it is killed as a whole at the end or at the time limit.
@@ -146,4 +153,5 @@ type Result struct {
 	Buildpack string            // Name of the buildpack that built the app
 	Processes map[string]string // the buildpack's defaults overridden by the Procfile's entries
 	Types     []string          // the process types, sorted
+	src       string            // the dir built, whose metadata Place moves
 }

@@ -42,12 +42,21 @@ func multiApp(t *testing.T, extra ...string) string {
 // noBuiltins is a Builder's built-in list that detects nothing.
 var noBuiltins = []buildpacks.Buildpack{&fakePack{name: "Builtin"}}
 
+// fromTestdata lets a Builder take the buildpacks of testdata/buildpacks.
+func fromTestdata(t *testing.T) buildpacks.Option {
+	return buildpacks.WithBuildpacksDir(filepath.Dir(testBuildpack(t, "web")))
+}
+
+// fromAnywhere lets a Builder take buildpacks from any dir of the disk, for
+// the tests of what happens to a buildpack once it is taken.
+var fromAnywhere = buildpacks.WithBuildpacksDir("/")
+
 func TestExternalMultiBuildpack(t *testing.T) {
 	src := multiApp(t)
 	write(t, filepath.Join(src, "Procfile"), "clock: echo the Procfile wins\n")
 	cache := t.TempDir()
 	var out bytes.Buffer
-	res, err := buildpacks.New(noBuiltins).Build(t.Context(), src, cache, []string{"GREETING=from config", "BAD KEY=x"}, nil, &out)
+	res, err := buildpacks.New(noBuiltins, fromTestdata(t)).Build(t.Context(), src, cache, []string{"GREETING=from config", "BAD KEY=x"}, nil, &out)
 	if err != nil {
 		t.Fatalf("Build: %v\n%s", err, out.String())
 	}
@@ -86,7 +95,7 @@ func TestExternalMultiBuildpack(t *testing.T) {
 
 	// A second build keeps the buildpacks' CACHE.
 	out.Reset()
-	if _, err := buildpacks.New(noBuiltins).Build(t.Context(), multiApp(t), cache, nil, nil, &out); err != nil {
+	if _, err := buildpacks.New(noBuiltins, fromTestdata(t)).Build(t.Context(), multiApp(t), cache, nil, nil, &out); err != nil {
 		t.Fatalf("second Build: %v", err)
 	}
 	if !strings.Contains(out.String(), "       cache kept from the last build\n") {
@@ -127,7 +136,7 @@ func TestExternalFailures(t *testing.T) {
 			t.Parallel()
 			src := mustSrc(t, map[string]string{".buildpacks": tt.list + "\n"})
 			var out bytes.Buffer
-			_, err := buildpacks.New(noBuiltins, buildpacks.WithProtected(protected)).Build(t.Context(), src, t.TempDir(), nil, nil, &out)
+			_, err := buildpacks.New(noBuiltins, buildpacks.WithProtected(protected), fromAnywhere).Build(t.Context(), src, t.TempDir(), nil, nil, &out)
 			if err == nil || !strings.Contains(err.Error(), tt.errText) || (tt.errIs != nil && !errors.Is(err, tt.errIs)) {
 				t.Fatalf("Build: %v\nwant an error with %q\n%s", err, tt.errText, out.String())
 			}
@@ -177,7 +186,7 @@ func TestExternalGit(t *testing.T) {
 		t.Helper()
 		src := mustSrc(t, map[string]string{"server.pl": "", ".buildpacks": "file://" + repo + ref + "\n"})
 		var out bytes.Buffer
-		res, err := buildpacks.New(noBuiltins).Build(t.Context(), src, cache, nil, nil, &out)
+		res, err := buildpacks.New(noBuiltins, fromAnywhere).Build(t.Context(), src, cache, nil, nil, &out)
 		if err != nil {
 			t.Fatalf("Build with %s: %v\n%s", ref, err, out.String())
 		}
@@ -199,7 +208,7 @@ func TestExternalGit(t *testing.T) {
 	}
 
 	src := mustSrc(t, map[string]string{".buildpacks": "file://" + repo + "#nope\n"})
-	_, err := buildpacks.New(noBuiltins).Build(t.Context(), src, cache, nil, nil, nil)
+	_, err := buildpacks.New(noBuiltins, fromAnywhere).Build(t.Context(), src, cache, nil, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), `no branch, tag or commit "nope"`) {
 		t.Fatalf("Build with #nope: %v, want an error naming the ref", err)
 	}
@@ -211,7 +220,7 @@ func TestBuildpackURLConfig(t *testing.T) {
 	builtin := &fakePack{name: "Builtin", detect: hasFile("server.pl"), build: setsWeb("builtin")}
 	src := multiApp(t)
 	var out bytes.Buffer
-	res, err := buildpacks.New([]buildpacks.Buildpack{builtin}).
+	res, err := buildpacks.New([]buildpacks.Buildpack{builtin}, fromTestdata(t)).
 		Build(t.Context(), src, t.TempDir(), []string{"BUILDPACK_URL=" + testBuildpack(t, "web")}, nil, &out)
 	if err != nil {
 		t.Fatalf("Build: %v\n%s", err, out.String())
@@ -229,7 +238,7 @@ func TestBuildpackURLConfig(t *testing.T) {
 func TestExternalTimeout(t *testing.T) {
 	src := mustSrc(t, map[string]string{".buildpacks": testBuildpack(t, "slow-compile") + "\n"})
 	start := time.Now()
-	_, err := buildpacks.New(noBuiltins, buildpacks.WithTimeout(500*time.Millisecond)).Build(t.Context(), src, t.TempDir(), nil, nil, nil)
+	_, err := buildpacks.New(noBuiltins, buildpacks.WithTimeout(500*time.Millisecond), fromTestdata(t)).Build(t.Context(), src, t.TempDir(), nil, nil, nil)
 	if !errors.Is(err, buildpacks.ErrTimeout) {
 		t.Fatalf("Build: %v, want ErrTimeout", err)
 	}

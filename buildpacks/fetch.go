@@ -23,6 +23,11 @@ const fetchedDir = "buildpacks"
 // it is, or a git URL fetched into the app's cache. A URL fetched by an
 // earlier build (same URL and ref) is reused; apps:purge-cache forgets it.
 func (bl *Builder) resolve(ctx context.Context, b *Build, s Source) (string, error) {
+	if path := localPath(s); path != "" {
+		if err := bl.checkLocal(b, path, s); err != nil {
+			return "", err
+		}
+	}
 	var dir string
 	if s.Dir {
 		dir = s.URL
@@ -41,11 +46,6 @@ func (bl *Builder) resolve(ctx context.Context, b *Build, s Source) (string, err
 // fetch clones git buildpack s into the app's cache, unless an earlier
 // build did, and returns its directory.
 func (bl *Builder) fetch(ctx context.Context, b *Build, s Source) (string, error) {
-	if path := fileURLPath(s.URL); path != "" {
-		if err := bl.checkNotProtected(b, path, s); err != nil {
-			return "", err
-		}
-	}
 	sum := sha256.Sum256([]byte(s.URL + "#" + s.Ref))
 	dir := filepath.Join(b.Cache, fetchedDir, hex.EncodeToString(sum[:12]))
 	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
@@ -110,6 +110,15 @@ func resolveRef(repo *git.Repository, ref string) (plumbing.Hash, error) {
 	return plumbing.ZeroHash, fmt.Errorf("no branch, tag or commit %q in the repository", ref)
 }
 
+// localPath is where on the server's disk buildpack s is read from: its
+// directory, or its file:// repository; "" for a remote one.
+func localPath(s Source) string {
+	if s.Dir {
+		return s.URL
+	}
+	return fileURLPath(s.URL)
+}
+
 // fileURLPath returns the path of a file:// URL, or "" for other URLs.
 func fileURLPath(raw string) string {
 	u, err := url.Parse(raw)
@@ -129,11 +138,6 @@ func (bl *Builder) checkBuildpackDir(b *Build, dir string, s Source) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("buildpack %s: not a directory", s)
 	}
-	if s.Dir {
-		if err := bl.checkNotProtected(b, dir, s); err != nil {
-			return err
-		}
-	}
 	for _, script := range []string{"bin/detect", "bin/compile"} {
 		fi, err := os.Stat(filepath.Join(dir, script))
 		switch {
@@ -144,6 +148,39 @@ func (bl *Builder) checkBuildpackDir(b *Build, dir string, s Source) error {
 		case !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0:
 			return fmt.Errorf("buildpack %s: %s is not an executable file", s, script)
 		}
+	}
+	return nil
+}
+
+// checkLocal refuses a buildpack read from the server's disk unless it is
+// inside the operator's buildpacks dir (WithBuildpacksDir), and never
+// inside nua's own dirs: a push must not make nua read whatever path it
+// names into a build.
+func (bl *Builder) checkLocal(b *Build, path string, s Source) error {
+	if err := CheckLocalBuildpack(bl.buildpacksDir, path); err != nil {
+		return fmt.Errorf("buildpack %s: %w", s, err)
+	}
+	return bl.checkNotProtected(b, path, s)
+}
+
+// CheckLocalBuildpack checks that path, a buildpack on the server's disk
+// (a directory or a file:// repository), is inside dir, the only directory
+// the operator lets builds take buildpacks from (nua server
+// --buildpacks-dir), symlinks resolved; dir "" allows none.
+func CheckLocalBuildpack(dir, path string) error {
+	if dir == "" {
+		return fmt.Errorf("%w: this server takes no buildpack from its own disk: name a git URL (https://...), or ask its operator to allow a directory of buildpacks (nua server --buildpacks-dir DIR)", ErrBuildpackURL)
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		real = filepath.Clean(path) // a missing path fails inside or out
+	}
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		realDir = filepath.Clean(dir)
+	}
+	if !filepath.IsAbs(real) || !within(realDir, real) {
+		return fmt.Errorf("%w: %s is outside %s, the only directory this server takes buildpacks from (nua server --buildpacks-dir): put the buildpack there, or name a git URL", ErrBuildpackURL, path, dir)
 	}
 	return nil
 }

@@ -29,6 +29,10 @@ var (
 // MaxProcfileSize caps the Procfile size ParseProcfile accepts.
 const MaxProcfileSize = 64 << 10
 
+// MaxProcessTypes caps the process types of one app: each runs its own
+// processes, logs and, for web, health checks.
+const MaxProcessTypes = 20
+
 var (
 	typeRe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	appRe  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
@@ -86,6 +90,10 @@ func ParseProcfile(r io.Reader) (Procfile, error) {
 		if first, dup := seen[e.Type]; dup {
 			return nil, fmt.Errorf("%w: Procfile line %d: duplicate process type %q (first on line %d)",
 				ErrProcfile, n, e.Type, first)
+		}
+		if len(p) == MaxProcessTypes {
+			return nil, fmt.Errorf("%w: Procfile line %d: process type %q is one more than the %d an app may have: merge or remove some",
+				ErrProcfile, n, e.Type, MaxProcessTypes)
 		}
 		seen[e.Type] = n
 		p = append(p, e)

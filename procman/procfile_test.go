@@ -2,6 +2,7 @@ package procman_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"regexp"
 	"strings"
@@ -51,6 +52,7 @@ func TestParseProcfile(t *testing.T) {
 		{name: "dot in type", in: "web.1: run", wantErr: "Procfile line 1"},
 		{name: "NUL in command", in: "web: a\x00b", wantErr: "Procfile line 1: command contains a NUL"},
 		{name: "too big", in: "web: " + strings.Repeat("x", procman.MaxProcfileSize), wantErr: "larger than"},
+		{name: "too many types", in: manyTypes(21), wantErr: `Procfile line 22: process type "t21" is one more than the 20 an app may have: merge or remove some`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,6 +73,23 @@ func TestParseProcfile(t *testing.T) {
 				t.Fatalf("ParseProcfile() = %#v, want %#v", got, tt.want)
 			}
 		})
+	}
+}
+
+// manyTypes is a Procfile of a comment and n process types, t1 to tN.
+func manyTypes(n int) string {
+	var b strings.Builder
+	b.WriteString("# many\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "t%d: run %d\n", i, i)
+	}
+	return b.String()
+}
+
+func TestProcfileMaxTypes(t *testing.T) {
+	p, err := procman.ParseProcfile(strings.NewReader(manyTypes(20)))
+	if err != nil || len(p) != 20 {
+		t.Fatalf("ParseProcfile of 20 types = %d entries, %v; want all 20", len(p), err)
 	}
 }
 
@@ -108,6 +127,9 @@ func FuzzParseProcfile(f *testing.F) {
 				t.Fatalf("error %v does not wrap ErrProcfile", err)
 			}
 			return
+		}
+		if len(p) > procman.MaxProcessTypes {
+			t.Fatalf("accepted %d process types", len(p))
 		}
 		seen := map[string]bool{}
 		for _, e := range p {

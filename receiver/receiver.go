@@ -31,6 +31,10 @@ type Config struct {
 	Hook []string
 	// Logger gets one line per push; nil discards.
 	Logger *slog.Logger
+	// MaxPushSize caps what a push sends (the pack and its commands), in
+	// bytes, counted as git-receive-pack reads it: past it the push
+	// fails and git never gets the whole pack. 0 = DefaultMaxPushSize.
+	MaxPushSize int64
 }
 
 // Receiver runs git's receive-pack for app repositories, one push per app at
@@ -47,6 +51,9 @@ func New(cfg Config) *Receiver {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxPushSize <= 0 {
+		cfg.MaxPushSize = DefaultMaxPushSize
 	}
 	return &Receiver{cfg: cfg, log: log, locks: map[string]*sync.Mutex{}}
 }
@@ -155,7 +162,14 @@ func (r *Receiver) ReceivePack(ctx context.Context, app string, env []string, s 
 	}
 	defer lock.Unlock()
 	r.log.Info("receive-pack", "app", app)
-	return r.run(ctx, "git-receive-pack", app, env, s)
+	in := newCapReader(s.Stdin, r.cfg.MaxPushSize)
+	err := r.run(ctx, "git-receive-pack", app, env, Stdio{Stdin: in, Stdout: s.Stdout, Stderr: s.Stderr})
+	if in.over.Load() {
+		r.log.Warn("push over the cap", "app", app, "max", r.cfg.MaxPushSize)
+		return fmt.Errorf("%w: the push sent more than %s, this server's cap (nua server --max-push-size), and was refused; nothing was deployed: keep large files out of git, or ask the operator to raise the cap",
+			ErrPushTooLarge, FormatSize(r.cfg.MaxPushSize))
+	}
+	return err
 }
 
 // UploadPack runs git-upload-pack for app, for clones and fetches.

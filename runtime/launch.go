@@ -64,10 +64,10 @@ func (r *Runtime) Launch(ctx context.Context, app nua.App, rel nua.Release, only
 func (r *Runtime) startInstances(app nua.App, rel nua.Release, env []string, typ string, from, to int) ([]instance, error) {
 	var started []instance
 	for i := from; i <= to; i++ {
+		slug, limits := r.slugDir(app.Name, rel.Slug), r.limits(app, typ)
 		spec := procman.Spec{
-			App: app.Name, Type: typ, Index: i, Command: rel.Processes[typ],
-			Dir: r.slugDir(app.Name, rel.Slug), Env: env,
-			Sandbox: r.slugSandbox(app, rel.Slug), Limits: r.limits(app, typ),
+			App: app.Name, Type: typ, Index: i, Command: r.cfg.Builder.LimitCommand(slug, typ, rel.Processes[typ], limits),
+			Dir: slug, Env: env, Sandbox: r.slugSandbox(app, rel.Slug), Limits: limits,
 		}
 		if typ == "web" {
 			port, err := freePort()

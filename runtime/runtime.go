@@ -46,6 +46,10 @@ type Builder interface {
 	WrapOneOff(slug string, argv []string) []string
 	// Contained reports whether slug's processes run in containers.
 	Contained(slug string) bool
+	// LimitCommand returns the command that runs process type typ of
+	// slug, whose command is cmd, within limits l (containers take their
+	// limits on their command line).
+	LimitCommand(slug, typ, cmd string, l sandbox.Limits) string
 }
 
 // Router points an app's host names at its web instances. *proxy.Traefik

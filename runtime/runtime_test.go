@@ -124,6 +124,8 @@ func (b *fakeBuilder) WrapOneOff(slug string, argv []string) []string { return a
 
 func (b *fakeBuilder) Contained(slug string) bool { return false }
 
+func (b *fakeBuilder) LimitCommand(slug, typ, cmd string, l sandbox.Limits) string { return cmd }
+
 type rig struct {
 	rt      *runtime.Runtime
 	data    string

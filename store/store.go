@@ -13,8 +13,14 @@
 //	  <name>                 JSON nua.Key
 //	fingerprints/
 //	  <SHA256:...>           key name
-//	tokens/                  (made by the first API token)
+//	tokens/
 //	  <hex SHA-256 of secret> JSON nua.Token; the secret itself is never stored
+//	builders/
+//	  <image>                JSON nua.TrustedBuilder: a CNB builder image
+//	                         the operator trusts (builders:trust)
+//
+// A bucket added without changing what older ones hold is created on open
+// and needs no new schema version.
 package store
 
 import (
@@ -37,6 +43,7 @@ var (
 	bucketReleases     = []byte("releases")
 	bucketKeys         = []byte("keys")
 	bucketFingerprints = []byte("fingerprints")
+	bucketBuilders     = []byte("builders")
 	keySchema          = []byte("schema")
 )
 
@@ -45,7 +52,10 @@ type DB struct {
 	bolt *bolt.DB
 }
 
-var _ nua.Store = (*DB)(nil)
+var (
+	_ nua.Store        = (*DB)(nil)
+	_ nua.BuilderStore = (*DB)(nil)
+)
 
 // Open opens or creates the store at path. It fails after a second if another
 // process holds the file.
@@ -58,7 +68,7 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	err = b.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketApps, bucketReleases, bucketKeys, bucketFingerprints} {
+		for _, name := range [][]byte{bucketMeta, bucketApps, bucketReleases, bucketKeys, bucketFingerprints, bucketBuilders, bucketTokens} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -255,5 +265,47 @@ func (db *DB) DeleteKey(name string) error {
 			return err
 		}
 		return keys.Delete([]byte(name))
+	})
+}
+
+// TrustedBuilders implements nua.BuilderStore.
+func (db *DB) TrustedBuilders() ([]nua.TrustedBuilder, error) {
+	var bs []nua.TrustedBuilder
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketBuilders).ForEach(func(_, v []byte) error {
+			var b nua.TrustedBuilder
+			if err := json.Unmarshal(v, &b); err != nil {
+				return err
+			}
+			bs = append(bs, b)
+			return nil
+		})
+	})
+	return bs, err
+}
+
+// TrustBuilder implements nua.BuilderStore.
+func (db *DB) TrustBuilder(b nua.TrustedBuilder) error {
+	v, err := json.Marshal(b)
+	if err != nil {
+		return err
+	}
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketBuilders)
+		if bk.Get([]byte(b.Image)) != nil {
+			return fmt.Errorf("builder %s: %w", b.Image, nua.ErrExists)
+		}
+		return bk.Put([]byte(b.Image), v)
+	})
+}
+
+// UntrustBuilder implements nua.BuilderStore.
+func (db *DB) UntrustBuilder(image string) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketBuilders)
+		if bk.Get([]byte(image)) == nil {
+			return fmt.Errorf("builder %s is not trusted: %w", image, nua.ErrNotFound)
+		}
+		return bk.Delete([]byte(image))
 	})
 }

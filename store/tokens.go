@@ -8,19 +8,14 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// bucketTokens holds the API tokens by the SHA-256 of their secret; it is
-// made by the first token.
+// bucketTokens holds the API tokens by the SHA-256 of their secret.
 var bucketTokens = []byte("tokens")
 
 // Tokens implements nua.Store.
 func (db *DB) Tokens() ([]nua.Token, error) {
 	var ts []nua.Token
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketTokens)
-		if b == nil {
-			return nil
-		}
-		return b.ForEach(func(_, v []byte) error {
+		return tx.Bucket(bucketTokens).ForEach(func(_, v []byte) error {
 			var t nua.Token
 			if err := json.Unmarshal(v, &t); err != nil {
 				return err
@@ -36,10 +31,7 @@ func (db *DB) Tokens() ([]nua.Token, error) {
 func (db *DB) TokenByHash(hash string) (nua.Token, error) {
 	var t nua.Token
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		var v []byte
-		if b := tx.Bucket(bucketTokens); b != nil {
-			v = b.Get([]byte(hash))
-		}
+		v := tx.Bucket(bucketTokens).Get([]byte(hash))
 		if v == nil {
 			return fmt.Errorf("token: %w", nua.ErrNotFound)
 		}
@@ -58,10 +50,6 @@ func (db *DB) PutToken(t nua.Token) error {
 		return err
 	}
 	return db.bolt.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucketTokens)
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte(t.Hash), v)
+		return tx.Bucket(bucketTokens).Put([]byte(t.Hash), v)
 	})
 }

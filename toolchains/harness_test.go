@@ -32,6 +32,10 @@ import (
 // appsDir holds the sample apps that every toolchain is checked against.
 const appsDir = "../testdata/apps"
 
+// nuaProgram is where the builds are told nua is: the commands they
+// generate run it by this path.
+const nuaProgram = "/usr/lib/nua/bin/nua"
+
 // samples is what each sample app must build to. Every toolchain must
 // detect exactly its own samples.
 var samples = []struct {
@@ -106,7 +110,7 @@ var samples = []struct {
 	{
 		app:       "static",
 		buildpack: "Static",
-		procs:     map[string]string{"web": "nua serve-static"},
+		procs:     map[string]string{"web": nuaProgram + " serve-static"},
 		output:    []string{"-----> Static app detected\n", "       Default types for buildpack -> web\n"},
 	},
 	{
@@ -169,7 +173,7 @@ var samples = []struct {
 	{
 		app:       "dockerapp",
 		buildpack: "Dockerfile",
-		procs:     map[string]string{"web": "exec nua container-run web"},
+		procs:     map[string]string{"web": "exec " + nuaProgram + " container-run web"},
 		output:    []string{"-----> Dockerfile app detected\n", "       Each process runs in a container of image "},
 		needs:     "engine",
 	},
@@ -183,7 +187,7 @@ var samples = []struct {
 	{
 		app:       "cnbapp",
 		buildpack: "Cloud Native Buildpacks",
-		procs:     map[string]string{"web": "exec nua container-run web", "worker": "exec nua container-run worker"},
+		procs:     map[string]string{"web": "exec " + nuaProgram + " container-run web", "worker": "exec " + nuaProgram + " container-run worker"},
 		output:    []string{"-----> Cloud Native Buildpacks app detected\n", "       Builder: nua-cnb-builder:local\n", "; process types: web, worker\n"},
 		warm:      "       reusing the cached stamp layer\n",
 		needs:     "cnb",
@@ -191,8 +195,8 @@ var samples = []struct {
 	{
 		app:       "broken-cnb",
 		buildpack: "Cloud Native Buildpacks",
-		errText:   "build Cloud Native Buildpacks app: builder nua-no-such-builder:local is not on this server: nua builds only with builders installed on its engine",
-		output:    []string{"       nua-cnb: builder nua-no-such-builder:local is not on this server"},
+		errText:   "build Cloud Native Buildpacks app: builder not trusted: builder nua-no-such-builder:local is not trusted on this server: an admin trusts it with `builders:trust nua-no-such-builder:local`",
+		output:    []string{"       nua-cnb: builder not trusted: builder nua-no-such-builder:local is not trusted on this server"},
 		needs:     "cnb",
 	},
 	{
@@ -540,7 +544,10 @@ func freePort(t *testing.T) string {
 }
 
 func newBuilder() *buildpacks.Builder {
-	return buildpacks.New(toolchains.Builtin(toolchains.Config{PythonSeeds: pythonSeeds}), buildpacks.WithTimeout(5*time.Minute))
+	return buildpacks.New(toolchains.Builtin(toolchains.Config{
+		PythonSeeds: pythonSeeds, Nua: nuaProgram,
+		TrustedBuilders: func() ([]string, error) { return []string{"nua-cnb-builder:local"}, nil },
+	}), buildpacks.WithTimeout(5*time.Minute))
 }
 
 // copyApp copies sample app to a fresh dir, since builds work in place.
@@ -593,7 +600,8 @@ func TestBuiltinOrder(t *testing.T) {
 
 // TestBuildDockerProcfile checks that a Dockerfile app's Procfile entries
 // run in its containers: every process type becomes a container-run, and
-// the slug's manifest keeps the Procfile's commands for the container.
+// the slug's manifest, beside the slug, keeps the Procfile's commands for
+// the container.
 func TestBuildDockerProcfile(t *testing.T) {
 	needTool(t, "engine")
 	slug := copyApp(t, "dockerapp")
@@ -603,11 +611,14 @@ func TestBuildDockerProcfile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
-	want := map[string]string{"web": "exec nua container-run web", "worker": "exec nua container-run worker"}
+	want := map[string]string{"web": "exec " + nuaProgram + " container-run web", "worker": "exec " + nuaProgram + " container-run worker"}
 	if res.Buildpack != "Dockerfile" || !maps.Equal(res.Processes, want) {
 		t.Fatalf("Build: %s %v, want Dockerfile %v", res.Buildpack, res.Processes, want)
 	}
-	b, err := os.ReadFile(filepath.Join(slug, docker.ManifestFile))
+	if _, err := os.Stat(filepath.Join(slug, docker.ManifestFile)); err == nil {
+		t.Errorf("the manifest is in the slug, which its app writes")
+	}
+	b, err := os.ReadFile(filepath.Join(buildpacks.MetaDir(slug), docker.ManifestFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -617,5 +628,24 @@ func TestBuildDockerProcfile(t *testing.T) {
 	}
 	if got := map[string]string{"worker": "echo worker; sleep 600"}; !maps.Equal(m.Commands, got) || m.Image == "" {
 		t.Fatalf("manifest = %+v, want the image and the worker's command only", m)
+	}
+}
+
+// TestCNBProjectBuildpacksRefused checks that a project.toml whose
+// buildpack is a path on the server's disk fails the build before pack
+// reads it, saying why.
+func TestCNBProjectBuildpacksRefused(t *testing.T) {
+	needTool(t, "cnb")
+	slug := copyApp(t, "cnbapp")
+	b, err := os.ReadFile(filepath.Join(slug, "project.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(slug, "project.toml"), string(b)+"\n[[io.buildpacks.group]]\nuri = \"file:///etc\"\n")
+	var out bytes.Buffer
+	_, err = newBuilder().Build(t.Context(), slug, mustCache(t), nil, nil, &out)
+	want := "build Cloud Native Buildpacks app: project.toml buildpack file:///etc: bad buildpack URL: this server takes no buildpack from its own disk"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Build: %v, want %q\n%s", err, want, out.String())
 	}
 }

@@ -24,6 +24,20 @@ type Config struct {
 	// PythonSeeds holds the fresh virtualenvs Python builds start from,
 	// shared by all apps; empty keeps them per app.
 	PythonSeeds string
+	// Nua is the nua program, by absolute path, that the commands nua
+	// generates run (a container's runner, a static site's server):
+	// never one found on the app's PATH, where a pushed bin/nua would
+	// come first. "" is the running program.
+	Nua string
+	// TrustedBuilders lists the CNB builder images the operator trusts
+	// (builders:trust); a CNB build with another fails. nil trusts none.
+	TrustedBuilders func() ([]string, error)
+	// AnyBuilder trusts every CNB builder on the engine: for `nua build`
+	// on a laptop, whose user is its operator.
+	AnyBuilder bool
+	// BuildpacksDir is the only dir project.toml's buildpacks may come
+	// from by path (nua server --buildpacks-dir); "" allows none.
+	BuildpacksDir string
 }
 
 // Builtin returns the built-in buildpacks in detection order: the first one
@@ -34,16 +48,19 @@ type Config struct {
 // site. Generic comes last, since apps of the other kinds may have a
 // Procfile too.
 func Builtin(cfg Config) []buildpacks.Buildpack {
+	c, d := cnb.New(), docker.New()
+	c.Nua, d.Nua = cfg.Nua, cfg.Nua
+	c.Trusted, c.AnyBuilder, c.BuildpacksDir = cfg.TrustedBuilders, cfg.AnyBuilder, cfg.BuildpacksDir
 	return []buildpacks.Buildpack{
 		nix.New(),
-		cnb.New(),
-		docker.New(),
+		c,
+		d,
 		&golang.Toolchain{BuildCache: cfg.GoBuildCache},
 		node.New(),
 		&python.Toolchain{SeedDir: cfg.PythonSeeds},
 		ruby.New(),
 		rust.New(),
-		static.New(),
+		&static.Toolchain{Nua: cfg.Nua},
 		generic.New(),
 	}
 }

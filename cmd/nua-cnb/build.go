@@ -23,6 +23,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/heroku/color"
 	docker "github.com/moby/moby/client"
+	"github.com/nua-paas/nua/toolchains/cnb"
 )
 
 // buildRequest is one build of an app.
@@ -33,6 +34,13 @@ type buildRequest struct {
 	Cache   string            // the app's CNB cache dir
 	Builder string            // the builder image; "" = project.toml's
 	Env     map[string]string // the app's config, given to the buildpacks
+	// Trusted are the builder images the operator trusts; a build with
+	// another fails, unless AnyBuilder (a build on a laptop).
+	Trusted    []string
+	AnyBuilder bool
+	// BuildpacksDir is the only dir project.toml's buildpacks may come
+	// from by path; "" allows none.
+	BuildpacksDir string
 }
 
 // readEnv reads the app's config: a JSON object of strings.
@@ -109,6 +117,14 @@ func build(ctx context.Context, r buildRequest, w io.Writer) error {
 		os.Setenv("PACK_HOME", filepath.Join(r.Cache, "pack-home"))
 	}
 	fmt.Fprintf(w, "Builder: %s\n", builder)
+	if !r.AnyBuilder {
+		if err := cnb.CheckBuilder(builder, r.Trusted); err != nil {
+			return err
+		}
+	}
+	if err := checkProject(desc, r.App, r.BuildpacksDir); err != nil {
+		return err
+	}
 	// The builder's lifecycle runs with the engine's socket: only one the
 	// operator put on the engine, never one a push makes it pull.
 	if _, err := dc.ImageInspect(ctx, builder); errdefs.IsNotFound(err) {
@@ -141,6 +157,32 @@ func build(ctx context.Context, r buildRequest, w io.Writer) error {
 	})
 	if err != nil {
 		return fmt.Errorf("pack build with %s: %w", builder, err)
+	}
+	return nil
+}
+
+// checkProject checks the buildpacks project.toml adds to the builder
+// (cnb.CheckBuildpackLocator), each by the locator pack makes of it.
+func checkProject(desc projecttypes.Descriptor, app, dir string) error {
+	for _, group := range [][]projecttypes.Buildpack{desc.Build.Buildpacks, desc.Build.Pre.Buildpacks, desc.Build.Post.Buildpacks} {
+		for _, bp := range group {
+			if bp.URI == "" && bp.ID != "" && bp.Script.Inline != "" {
+				continue // an inline script: the app's own code
+			}
+			locator := bp.URI
+			if locator == "" && bp.ID != "" {
+				locator = bp.ID
+				if bp.Version != "" {
+					locator += "@" + bp.Version
+				}
+			}
+			if locator == "" {
+				continue // pack refuses it
+			}
+			if err := cnb.CheckBuildpackLocator(locator, app, dir); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@
 // each build, and its memory is freed when the build ends.
 //
 //	nua-cnb build --app DIR --image NAME --cache DIR [--builder NAME]
+//	              [--trust IMAGE]... [--any-builder] [--buildpacks-dir DIR]
 //	nua-cnb builder --config builder.toml --name NAME
 //
 // build reads the app's config, a JSON object of strings, on stdin. Both
@@ -46,6 +47,9 @@ func app() *cli.App {
 					&cli.StringFlag{Name: "image", Required: true, Usage: "the image to build"},
 					&cli.StringFlag{Name: "cache", Required: true, Usage: "the app's cache dir"},
 					&cli.StringFlag{Name: "builder", Usage: "the builder image; default: the one project.toml names"},
+					&cli.StringSliceFlag{Name: "trust", Usage: "a builder `IMAGE` the operator trusts (repeatable); a build with another fails"},
+					&cli.BoolFlag{Name: "any-builder", Usage: "trust every builder on the engine (a build on a laptop)"},
+					&cli.StringFlag{Name: "buildpacks-dir", Usage: "the only `DIR` project.toml's buildpacks may come from by path; none: no path"},
 				},
 				Action: func(c *cli.Context) error {
 					env, err := readEnv(os.Stdin)
@@ -55,6 +59,7 @@ func app() *cli.App {
 					return build(c.Context, buildRequest{
 						Host: c.String("docker-host"), App: c.String("app"), Image: c.String("image"),
 						Cache: c.String("cache"), Builder: c.String("builder"), Env: env,
+						Trusted: c.StringSlice("trust"), AnyBuilder: c.Bool("any-builder"), BuildpacksDir: c.String("buildpacks-dir"),
 					}, c.App.Writer)
 				},
 			},

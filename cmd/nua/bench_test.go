@@ -48,6 +48,7 @@ func TestBench(t *testing.T) {
 		t.Skip("figures only: run `make bench`")
 	}
 	s := testutil.StartServer(t)
+	trustBuilder(t, s, testBuilder)
 	if e := needEngine(t); e != nil {
 		for run := 1; run <= 3; run++ {
 			t.Cleanup(func() { e.removeAll(fmt.Sprintf("dockerapp-%d", run)) })

@@ -72,7 +72,14 @@ func localBuild(c *cli.Context, src, out string) error {
 	if err := buildpacks.CopyTree(building, src, skipForBuild(src, out)); err != nil {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
-	builder := buildpacks.New(toolchains.Builtin(toolchains.Config{GoBuildCache: localGoCache()}), buildpacks.WithTimeout(c.Duration("timeout")))
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	// On a laptop its user is the operator: any builder on the engine, any
+	// buildpack dir.
+	builder := buildpacks.New(toolchains.Builtin(toolchains.Config{GoBuildCache: localGoCache(), Nua: exe, AnyBuilder: true, BuildpacksDir: "/"}),
+		buildpacks.WithTimeout(c.Duration("timeout")), buildpacks.WithBuildpacksDir("/"))
 	res, err := builder.Build(c.Context, building, filepath.Join(out, "cache"), envOf(config), nil, c.App.Writer) // a local build runs as its caller
 	if err != nil {
 		return err

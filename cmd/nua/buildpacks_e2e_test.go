@@ -77,11 +77,13 @@ func TestE2EToolchains(t *testing.T) {
 }
 
 // TestE2EExternalBuildpacks pushes an app built by two buildpacks of the
-// Heroku buildpack API, then a push whose buildpack's bin/release prints
-// garbage, which fails and leaves the running release serving.
+// Heroku buildpack API from the operator's buildpacks dir, then a push
+// whose buildpack's bin/release prints garbage, and one naming a dir
+// outside the buildpacks dir, which fail and leave the running release
+// serving.
 func TestE2EExternalBuildpacks(t *testing.T) {
-	s := testutil.StartServer(t)
 	bp := func(name string) string { return filepath.Join(testutil.RepoRoot(t), "testdata", "buildpacks", name) }
+	s := testutil.StartServer(t, "--buildpacks-dir", bp(""))
 	repo := testutil.NewRepo(t, "multibp")
 	testutil.Commit(t, repo, ".buildpacks", bp("writer")+"\n"+bp("web")+"\n")
 	if out, code := s.SSH(nil, "apps:create", "multi"); code != 0 {
@@ -100,6 +102,8 @@ func TestE2EExternalBuildpacks(t *testing.T) {
 			"buildpack " + bp("garbage-release") + ": bin/release: output is not the YAML of a release"},
 		{"unfetchable URL", "https://127.0.0.1:1/no/such/buildpack.git#v1\n",
 			"fetch buildpack https://127.0.0.1:1/no/such/buildpack.git#v1: "},
+		{"outside the buildpacks dir", s.Data + "\n",
+			"buildpack " + s.Data + ": bad buildpack URL: " + s.Data + " is outside " + bp("") + ", the only directory this server takes buildpacks from (nua server --buildpacks-dir): put the buildpack there, or name a git URL"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			before := testutil.Run(t, repo, nil, "git", "rev-parse", "HEAD")

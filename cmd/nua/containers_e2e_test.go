@@ -137,7 +137,7 @@ func needEngine(t *testing.T) *engine {
 
 // TestE2EDockerfile pushes the Dockerfile sample app, checks each instance
 // runs as a container publishing its port on 127.0.0.1 only with the app's
-// config, redeploys under a steady request loop, scales, restarts, stops
+// config, no capability and its memory limit, redeploys under a steady request loop, scales, restarts, stops
 // and starts it, and checks that a
 // Dockerfile that fails to build, or whose process never binds PORT, fails
 // the push while the app keeps serving, and that a killed daemon and a
@@ -161,15 +161,18 @@ func TestE2EDockerfile(t *testing.T) {
 	if got := e.containers(t, app); len(got) != 1 || !strings.Contains(got[0], "127.0.0.1:") {
 		t.Fatalf("containers of %s = %q, want one publishing on 127.0.0.1", app, got)
 	}
+	e.checkConfined(t, s, app)
 	testutil.Eventually(t, 10*time.Second, "container output in logs", func() (bool, string) {
 		out, _ := s.SSH(nil, "logs", app, "-n", "50")
 		return strings.Contains(out, "app[web.1]: dockerapp web listening on :"), out
 	})
 
+	addPlatformLookalikes(t, repo) // pushed with the redeploy: they change nothing
 	e.redeployUnderLoad(t, s, repo, app, 1)
 	if status, body := s.Get(app, "/"); status != 200 || body != "hello from dockerapp config\n" {
 		t.Fatalf("GET / after the redeploy = %d %q, want the config reaching the container", status, body)
 	}
+	checkLookalikesIgnored(t, s, app)
 
 	broken, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "testdata", "apps", "broken-docker", "Dockerfile"))
 	if err != nil {
@@ -441,13 +444,15 @@ func TestE2EBackendMissing(t *testing.T) {
 }
 
 // TestE2ECNB pushes the Cloud Native Buildpacks sample app, built by the
-// test setup's offline builder through pack; checks its process types come
+// test setup's offline builder through pack once the operator trusts it
+// (a push before fails, saying how to trust it); checks its process types come
 // from the image, each instance is a container publishing on 127.0.0.1
 // only, a redeploy under a steady request loop drops nothing and reuses
 // the build cache; that a one-off runs in the image's environment; that a
-// project.toml naming a builder the server lacks fails the push, saying
-// so, while the app keeps serving, unless CNB_BUILDER names one; and that a
-// destroyed app leaves no container and no image.
+// project.toml naming a builder that is not trusted, or trusted but not on
+// the server, fails the push, saying so, while the app keeps serving,
+// unless CNB_BUILDER names one; and that a destroyed app leaves no
+// container and no image.
 func TestE2ECNB(t *testing.T) {
 	t.Parallel()
 	e := needEngine(t)
@@ -455,7 +460,13 @@ func TestE2ECNB(t *testing.T) {
 	const app = "cnbapp"
 	t.Cleanup(func() { e.removeAll(app) })
 	repo := testutil.NewRepo(t, "cnbapp")
-	out := mustPush(t, s, repo, app)
+	out, code := s.Push(repo, app, "main")
+	if want := "remote:  !     deploy failed: build: build Cloud Native Buildpacks app: builder not trusted: builder " + testBuilder +
+		" is not trusted on this server: an admin trusts it with `builders:trust " + testBuilder + "`"; code == 0 || !strings.Contains(out, want) {
+		t.Fatalf("push with an untrusted builder: exit %d, want %q:\n%s", code, want, out)
+	}
+	trustBuilder(t, s, testBuilder)
+	out = mustPush(t, s, repo, app)
 	for _, want := range []string{
 		"remote: -----> Cloud Native Buildpacks app detected",
 		"remote:        Builder: nua-cnb-builder:local",
@@ -482,6 +493,7 @@ func TestE2ECNB(t *testing.T) {
 		out, _ := s.SSH(nil, "logs", app, "-n", "50")
 		return strings.Contains(out, "app[web.1]: cnbapp web listening on :") && strings.Contains(out, "app[worker.1]: cnbapp worker up"), out
 	})
+	e.checkConfined(t, s, app)
 
 	out = e.redeployUnderLoad(t, s, repo, app, 2)
 	if !strings.Contains(out, "remote:        reusing the cached stamp layer") {
@@ -490,7 +502,7 @@ func TestE2ECNB(t *testing.T) {
 	get("/greeting.txt", "config\n") // the config reached the buildpacks
 
 	// A one-off runs through the image's launcher, with the app's config.
-	out, code := s.SSH(nil, "run", app, "sh", "-c", "'test -f /workspace/public/index.html && echo run sees $GREETING; exit 7'")
+	out, code = s.SSH(nil, "run", app, "sh", "-c", "'test -f /workspace/public/index.html && echo run sees $GREETING; exit 7'")
 	if code != 7 || !strings.Contains(out, "run sees config") {
 		t.Fatalf("run: exit %d, want 7 and the container's output:\n%s", code, out)
 	}
@@ -502,8 +514,13 @@ func TestE2ECNB(t *testing.T) {
 	images := e.images(t)
 	testutil.Commit(t, repo, "project.toml", string(broken))
 	out, code = s.Push(repo, app, "main")
-	if code == 0 || !strings.Contains(out, "nua-no-such-builder:local") || !strings.Contains(out, "remote:  !     deploy failed: build: build Cloud Native Buildpacks app: builder nua-no-such-builder:local is not on this server") {
-		t.Fatalf("push naming an unknown builder: exit %d, want failure with pack's error:\n%s", code, out)
+	if code == 0 || !strings.Contains(out, "remote:  !     deploy failed: build: build Cloud Native Buildpacks app: builder not trusted: builder nua-no-such-builder:local is not trusted on this server") {
+		t.Fatalf("push naming an untrusted builder: exit %d, want it refused:\n%s", code, out)
+	}
+	trustBuilder(t, s, "nua-no-such-builder:local")
+	out, code = s.Push(repo, app, "main")
+	if code == 0 || !strings.Contains(out, "remote:  !     deploy failed: build: build Cloud Native Buildpacks app: builder nua-no-such-builder:local is not on this server") {
+		t.Fatalf("push naming a trusted builder the engine lacks: exit %d, want failure saying so:\n%s", code, out)
 	}
 	get("/", "hello from cnbapp\n")
 	if got := e.images(t); got != images {
@@ -531,6 +548,7 @@ func TestE2ECNBTimeout(t *testing.T) {
 	e := needEngine(t)
 	before := e.leftovers(t)
 	s := testutil.StartServer(t, "--build-timeout", "40s")
+	trustBuilder(t, s, testBuilder)
 	t.Cleanup(func() { e.removeAll("slow") })
 	repo := testutil.NewRepo(t, "cnbapp")
 	testutil.Commit(t, repo, "slow-build", "the test buildpack sleeps\n")

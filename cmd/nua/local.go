@@ -50,7 +50,7 @@ func serveStaticCommand() *cli.Command {
 			if port == "" {
 				port = "5000"
 			}
-			return static.Serve(c.Context, c.String("dir"), ":"+port)
+			return static.Serve(c.Context, c.String("dir"), port)
 		},
 	}
 }
@@ -61,6 +61,11 @@ func containerRunCommand() *cli.Command {
 	return &cli.Command{
 		Name: "container-run", Hidden: true, Usage: "run process TYPE of the slug in . as a container",
 		ArgsUsage: "TYPE [-- COMMAND...]",
+		Flags: []cli.Flag{
+			&cli.Int64Flag{Name: "memory", Usage: "the container's memory limit in bytes (default 512 MiB)"},
+			&cli.Float64Flag{Name: "cpu", Usage: "the container's CPU limit in cores (default 1)"},
+			&cli.IntFlag{Name: "tasks", Usage: "the container's limit of processes and threads (default 256)"},
+		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 1 || !procman.ValidType(c.Args().First()) {
 				return fmt.Errorf("container-run: want a process type")
@@ -73,6 +78,7 @@ func containerRunCommand() *cli.Command {
 				Type: c.Args().First(), Args: oneOff(c.Args().Tail()), Dir: ".", Env: os.Environ(),
 				Stdout: os.Stdout, Stderr: os.Stderr,
 				Reaper: []string{exe, "container-reap"},
+				Limits: docker.Limits{Memory: c.Int64("memory"), CPU: c.Float64("cpu"), Tasks: c.Int("tasks")},
 			}
 			if len(cfg.Args) > 0 { // a one-off: its stdin, and a terminal if it has one
 				cfg.Stdin = os.Stdin

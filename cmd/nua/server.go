@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nua-paas/nua"
@@ -48,6 +49,8 @@ func serverCommand() *cli.Command {
 			&cli.DurationFlag{Name: "build-timeout", Value: buildpacks.DefaultTimeout, Usage: "how long a build may take"},
 			&cli.DurationFlag{Name: "ssh-idle-timeout", Value: sshd.DefaultIdleTimeout, Usage: "close SSH sessions with no traffic either way for this long (0: never)"},
 			&cli.StringFlag{Name: "sandbox", Value: "on", Usage: "on: as root, each app runs under its own uid with limits; off: apps run as nua's user (not for shared servers)"},
+			&cli.StringFlag{Name: "max-push-size", Value: "1G", Usage: "most a push may send (K, M, G); a larger one fails and deploys nothing"},
+			&cli.StringFlag{Name: "buildpacks-dir", Usage: "the only `DIR` builds may take buildpacks from by path or file:// URL (.buildpacks, BUILDPACK_URL, project.toml); default: none"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg := serverConfig{
@@ -56,7 +59,8 @@ func serverCommand() *cli.Command {
 				traefik: c.String("traefik"), proxy: c.String("proxy"),
 				bootTimeout: c.Duration("boot-timeout"), stopTimeout: c.Duration("stop-timeout"), buildTimeout: c.Duration("build-timeout"),
 				keepReleases: c.Int("keep-releases"), maxScale: c.Int("max-scale"),
-				sandbox: c.String("sandbox"), sshIdleTimeout: c.Duration("ssh-idle-timeout"),
+				sandbox: c.String("sandbox"), buildpacksDir: c.String("buildpacks-dir"), maxPushSizeFlag: c.String("max-push-size"),
+				sshIdleTimeout: c.Duration("ssh-idle-timeout"),
 			}
 			return runServer(c.Context, cfg, c.App.ErrWriter)
 		},
@@ -69,6 +73,9 @@ type serverConfig struct {
 	data, sshAddr, httpAddr, domain, traefik, proxy, sandbox string
 	bootTimeout, stopTimeout, buildTimeout, sshIdleTimeout   time.Duration
 	keepReleases, maxScale                                   int
+	buildpacksDir                                            string // "" = none
+	maxPushSizeFlag                                          string // as given, e.g. 1G
+	maxPushSize                                              int64
 }
 
 func (c *serverConfig) validate() error {
@@ -78,6 +85,14 @@ func (c *serverConfig) validate() error {
 	if c.sandbox != "on" && c.sandbox != "off" {
 		return fmt.Errorf("--sandbox %q: use on or off", c.sandbox)
 	}
+	if c.maxPushSizeFlag == "" {
+		c.maxPushSizeFlag = receiver.FormatSize(receiver.DefaultMaxPushSize)
+	}
+	n, err := receiver.ParseSize(c.maxPushSizeFlag)
+	if err != nil {
+		return fmt.Errorf("--max-push-size: %w", err)
+	}
+	c.maxPushSize = n
 	if c.proxy != "managed" && c.proxy != "external" {
 		return fmt.Errorf("--proxy %q: use managed or external", c.proxy)
 	}
@@ -98,8 +113,33 @@ func (c *serverConfig) validate() error {
 		return fmt.Errorf("--data: %w", err)
 	}
 	// Hooks report the repository by its real path: resolve symlinks once.
-	c.data, err = filepath.EvalSymlinks(data)
-	return err
+	if c.data, err = filepath.EvalSymlinks(data); err != nil {
+		return err
+	}
+	return c.validateBuildpacksDir()
+}
+
+// validateBuildpacksDir resolves --buildpacks-dir, an existing directory
+// outside the data directory.
+func (c *serverConfig) validateBuildpacksDir() error {
+	if c.buildpacksDir == "" {
+		return nil
+	}
+	dir, err := filepath.Abs(c.buildpacksDir)
+	if err == nil {
+		dir, err = filepath.EvalSymlinks(dir)
+	}
+	if err != nil {
+		return fmt.Errorf("--buildpacks-dir: %w", err)
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("--buildpacks-dir %s: give an existing directory of buildpacks", c.buildpacksDir)
+	}
+	if rel, err := filepath.Rel(c.data, dir); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("--buildpacks-dir %s: is inside the data directory %s, which builds must not read: keep buildpacks elsewhere", c.buildpacksDir, c.data)
+	}
+	c.buildpacksDir = dir
+	return nil
 }
 
 // runServer runs the daemon until ctx is done, then stops every part in
@@ -158,17 +198,21 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	defer procs.Close(context.WithoutCancel(ctx))
 
 	recv := receiver.New(receiver.Config{
-		ReposDir: filepath.Join(cfg.data, "repos"),
-		Hook:     []string{exe, "--data", cfg.data, "hook", "pre-receive"},
-		Logger:   log.With("component", "receiver"),
+		ReposDir:    filepath.Join(cfg.data, "repos"),
+		Hook:        []string{exe, "--data", cfg.data, "hook", "pre-receive"},
+		Logger:      log.With("component", "receiver"),
+		MaxPushSize: cfg.maxPushSize,
 	})
 	_, port, _ := net.SplitHostPort(cfg.httpAddr)
 	httpPort, _ := strconv.Atoi(port)
 	builder := buildpacks.New(toolchains.Builtin(toolchains.Config{
 		GoBuildCache: goBuildCache(cfg.data),
 		// "_" keeps it apart from the apps' caches: app names have none.
-		PythonSeeds: filepath.Join(cfg.data, "cache", "_python-seeds"),
-	}), buildpacks.WithTimeout(cfg.buildTimeout), buildpacks.WithProtected(cfg.data))
+		PythonSeeds:     filepath.Join(cfg.data, "cache", "_python-seeds"),
+		Nua:             exe,
+		TrustedBuilders: trustedBuilders(db),
+		BuildpacksDir:   cfg.buildpacksDir,
+	}), buildpacks.WithTimeout(cfg.buildTimeout), buildpacks.WithProtected(cfg.data), buildpacks.WithBuildpacksDir(cfg.buildpacksDir))
 	go func() {
 		if err := builder.Warm(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("warm build caches", "err", err)
@@ -248,6 +292,18 @@ func idleTimeout(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// trustedBuilders lists the builder images of db's trusted builders.
+func trustedBuilders(db *store.DB) func() ([]string, error) {
+	return func() ([]string, error) {
+		bs, err := db.TrustedBuilders()
+		images := make([]string, len(bs))
+		for i, b := range bs {
+			images[i] = b.Image
+		}
+		return images, err
+	}
 }
 
 // goBuildCache is the Go build cache all apps share: $GOCACHE when the

@@ -49,14 +49,14 @@ func HookCommands(o Options) []*cli.Command {
 				&cli.StringFlag{Name: "alternates"}, &cli.StringFlag{Name: "user"},
 			},
 			Action: func(c *cli.Context) error {
-				return preReceive(c.Context, c, o.Platform)
+				return preReceive(c.Context, c, o.Platform, o.maxScale())
 			},
 		}}
 	}
 	return nil
 }
 
-func preReceive(ctx context.Context, c *cli.Context, p *nua.Platform) error {
+func preReceive(ctx context.Context, c *cli.Context, p *nua.Platform, maxScale int) error {
 	app, err := p.AppFromRepoDir(c.String("repo"))
 	if err != nil {
 		return err
@@ -68,6 +68,7 @@ func preReceive(ctx context.Context, c *cli.Context, p *nua.Platform) error {
 	push := nua.Push{
 		App: app, By: c.String("user"),
 		Quarantine: nua.Quarantine{ObjectDir: c.String("object-dir"), Alternates: c.String("alternates")},
+		MaxScale:   maxScale,
 	}
 	for _, u := range ups {
 		push.Updates = append(push.Updates, nua.RefUpdate(u))

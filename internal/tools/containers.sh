@@ -58,7 +58,9 @@ CONF
 	fi
 	if ! [ -f "$dir/podman.pid" ] || ! kill -0 "$(cat "$dir/podman.pid")" 2>/dev/null; then
 		rm -f "$dir/podman.sock"
-		setsid podman system service --time=0 "unix://$dir/podman.sock" >"$dir/podman.log" 2>&1 </dev/null &
+		# From DIR: conmon leaves files (an "oom" mark when a container's
+		# memory limit kills it) in the service's working directory.
+		(cd "$dir" && exec setsid podman system service --time=0 "unix://$dir/podman.sock" >"$dir/podman.log" 2>&1 </dev/null) &
 		echo $! >"$dir/podman.pid"
 		for _ in $(seq 100); do
 			[ -S "$dir/podman.sock" ] && break

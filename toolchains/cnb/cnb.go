@@ -5,8 +5,10 @@
 // docker): published on 127.0.0.1 only, config as env, logs to procman.
 // The process types are the image's own, from its launch metadata.
 //
-// The builder is the one CNB_BUILDER names, else project.toml's. The build
-// runs in nua-cnb, a program of its own beside nua, so that the daemon
+// The builder is the one CNB_BUILDER names, else project.toml's, and must
+// be one the operator trusts (builders:trust); project.toml's buildpacks
+// may not come from the server's disk outside the operator's buildpacks
+// dir (see trust.go). The build runs in nua-cnb, a program of its own beside nua, so that the daemon
 // does not carry the pack library.
 package cnb
 
@@ -65,6 +67,15 @@ type Toolchain struct {
 	// Helper is the nua-cnb program; "" looks beside the running program,
 	// then on PATH.
 	Helper string
+	// Trusted lists the builder images the operator trusts
+	// (builders:trust); a build with another fails. nil trusts none.
+	Trusted func() ([]string, error)
+	// AnyBuilder trusts every builder on the engine: for a build on a
+	// laptop (nua build), whose user is its operator.
+	AnyBuilder bool
+	// BuildpacksDir is the only dir project.toml's buildpacks may come
+	// from by path or file:// URL; "" allows none.
+	BuildpacksDir string
 	docker.Images
 }
 
@@ -139,6 +150,11 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 	if builder, ok := b.Getenv(BuilderKey); ok && builder != "" {
 		args = append(args, "--builder", builder)
 	}
+	trust, err := t.trustArgs()
+	if err != nil {
+		return err
+	}
+	args = append(args, trust...)
 	env := map[string]string{}
 	for _, kv := range b.Env {
 		if k, v, ok := strings.Cut(kv, "="); ok {
@@ -177,13 +193,40 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 	if len(types) == 0 {
 		return errors.New("the image defines no process types: the builder's buildpacks set none")
 	}
+	nua, err := t.Program()
+	if err != nil {
+		return err
+	}
 	m := docker.Manifest{Backend: t.Backend(), Host: host, Image: img.ID, BuildTag: name, Processes: map[string][]string{}, Launcher: launcher}
 	for _, typ := range types {
 		m.Processes[typ] = []string{"/cnb/process/" + typ}
-		b.Processes[typ] = docker.RunCommand(typ)
+		b.Processes[typ] = docker.RunCommand(nua, typ)
 	}
 	b.Out.Info("Built image %s in %s; process types: %s", strings.TrimPrefix(img.ID, "sha256:")[:12], time.Since(start).Round(10*time.Millisecond), strings.Join(types, ", "))
-	return docker.WriteManifest(b.Src, m)
+	return docker.WriteManifest(b, m)
+}
+
+// trustArgs are nua-cnb's flags that say which builders and buildpack
+// dirs the operator trusts.
+func (t *Toolchain) trustArgs() ([]string, error) {
+	var args []string
+	if t.BuildpacksDir != "" {
+		args = append(args, "--buildpacks-dir", t.BuildpacksDir)
+	}
+	if t.AnyBuilder {
+		return append(args, "--any-builder"), nil
+	}
+	if t.Trusted == nil {
+		return args, nil
+	}
+	images, err := t.Trusted()
+	if err != nil {
+		return nil, fmt.Errorf("read the trusted builders: %w", err)
+	}
+	for _, img := range images {
+		args = append(args, "--trust", img)
+	}
+	return args, nil
 }
 
 // processTypes reads the process types of the lifecycle's build metadata,

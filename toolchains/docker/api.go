@@ -147,7 +147,8 @@ type buildMessage struct {
 // build's output to out, and returns the image ID.
 func (c *client) build(ctx context.Context, ctxTar io.Reader, labels map[string]string, out io.Writer) (string, error) {
 	lb, _ := json.Marshal(labels)
-	q := url.Values{"rm": {"1"}, "forcerm": {"1"}, "labels": {string(lb)}}
+	mem := fmt.Sprint(buildMemory)
+	q := url.Values{"rm": {"1"}, "forcerm": {"1"}, "labels": {string(lb)}, "memory": {mem}, "memswap": {mem}}
 	resp, err := c.do(ctx, "POST", "/build", q, ctxTar, "application/x-tar")
 	if err != nil {
 		return "", err
@@ -219,10 +220,23 @@ type containerSpec struct {
 	HostConfig   hostConfig
 }
 
+// hostConfig is what the engine is told of the host's side of a
+// container. It has no field for binds, mounts, devices or privileges on
+// purpose: nothing of the host goes into an app's container.
 type hostConfig struct {
 	Init         bool                     `json:",omitempty"`
 	ConsoleSize  *[2]uint                 `json:",omitempty"` // height, width
 	PortBindings map[string][]portBinding `json:",omitempty"`
+
+	Memory     int64 `json:",omitempty"` // bytes
+	MemorySwap int64 `json:",omitempty"` // memory plus swap: = Memory, no swap
+	NanoCpus   int64 `json:",omitempty"` // CPU time in billionths of a core
+	PidsLimit  int64 `json:",omitempty"`
+	// SecurityOpt holds no-new-privileges: setuid binaries in the image
+	// gain nothing.
+	SecurityOpt []string `json:",omitempty"`
+	CapDrop     []string `json:",omitempty"`
+	CapAdd      []string `json:",omitempty"`
 }
 
 type portBinding struct {

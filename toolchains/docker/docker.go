@@ -29,6 +29,7 @@ import (
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/runtime/sandbox"
 )
 
 var (
@@ -48,8 +49,10 @@ const slugLabel = "nua.slug"
 // before removing its image.
 const containersGone = 30 * time.Second
 
-// ManifestFile is the file in a slug that says which image runs it.
-const ManifestFile = ".nua-container.json"
+// ManifestFile is the file in a slug's metadata dir (buildpacks.MetaDir)
+// that says which image runs the slug: never a file in the slug, which
+// its app writes.
+const ManifestFile = "container.json"
 
 // Manifest is what a slug built into an image records for its runner.
 type Manifest struct {
@@ -150,9 +153,19 @@ func Ping(ctx context.Context, host string) error {
 	return nil
 }
 
-// RunCommand is the process command of every type: the runner reads the
-// rest from the slug's manifest.
-func RunCommand(typ string) string { return "exec nua container-run " + typ }
+// RunCommand is the process command of every type: the runner, nua at
+// path nua (absolute: never one the app's PATH finds), reads the rest from
+// the slug's manifest.
+func RunCommand(nua, typ string) string {
+	return "exec " + buildpacks.ShellQuote(nua) + " container-run " + typ
+}
+
+// LimitedRunCommand is RunCommand with the container's limits: what the
+// runtime launches in place of a release's RunCommand once a process type
+// has limits of its own (RunCommand's containers get the defaults).
+func LimitedRunCommand(nua, typ string, l Limits) string {
+	return "exec " + buildpacks.ShellQuote(nua) + " container-run " + strings.Join(l.Args(), " ") + " " + typ
+}
 
 // Build builds the image and records it in the slug's manifest. The
 // image's own command is the default web process.
@@ -172,10 +185,14 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 	}
 	b.Out.Info("Built image %s in %s", shortID(id), time.Since(start).Round(10*time.Millisecond))
 	m := Manifest{Backend: t.Backend(), Host: t.host(), Image: id}
-	if err := WriteManifest(b.Src, m); err != nil {
+	if err := WriteManifest(b, m); err != nil {
 		return err
 	}
-	b.Processes["web"] = RunCommand("web")
+	nua, err := t.Program()
+	if err != nil {
+		return err
+	}
+	b.Processes["web"] = RunCommand(nua, "web")
 	return nil
 }
 
@@ -184,6 +201,21 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 // methods act only on slugs whose manifest names Kind as their backend.
 type Images struct {
 	Kind string // "docker", "cnb"
+	// Nua is the nua program that runs the containers, by absolute
+	// path; "" is the running program.
+	Nua string
+}
+
+// Program is the nua program that runs the containers, by absolute path.
+func (im Images) Program() (string, error) {
+	if im.Nua != "" {
+		return im.Nua, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find nua's own program: %w", err)
+	}
+	return exe, nil
 }
 
 // manifest reads the manifest of slug, if Backend built it.
@@ -200,25 +232,46 @@ func (im Images) WrapProcesses(b *buildpacks.Build, procs map[string]string) (ma
 	if !ok {
 		return nil, fmt.Errorf("no %s image manifest in the build", im.Kind)
 	}
+	nua, err := im.Program()
+	if err != nil {
+		return nil, err
+	}
 	m.Commands = map[string]string{}
 	out := make(map[string]string, len(procs))
 	for _, typ := range slices.Sorted(maps.Keys(procs)) {
-		if cmd := procs[typ]; cmd != RunCommand(typ) {
+		if cmd := procs[typ]; cmd != RunCommand(nua, typ) {
 			m.Commands[typ] = cmd
 		}
-		out[typ] = RunCommand(typ)
+		out[typ] = RunCommand(nua, typ)
 	}
 	b.Out.Info("Each process runs in a container of image %s", shortID(m.Image))
-	return out, WriteManifest(b.Src, m)
+	return out, WriteManifest(b, m)
 }
 
 // WrapOneOff runs a one-off command of the slug in a container of its
-// image: `nua container-run run -- ARGV`.
+// image: `/path/to/nua container-run run -- ARGV`.
+// LimitCommand runs process type typ of one of the slugs im built, when
+// cmd is the command WrapProcesses gave it, in a container with limits l.
+func (im Images) LimitCommand(slug, typ, cmd string, l sandbox.Limits) (string, bool) {
+	if _, ok := im.manifest(slug); !ok {
+		return "", false
+	}
+	nua, err := im.Program()
+	if err != nil || cmd != RunCommand(nua, typ) {
+		return cmd, true
+	}
+	return LimitedRunCommand(nua, typ, Limits{Memory: l.Memory, CPU: l.CPU, Tasks: l.Tasks}), true
+}
+
 func (im Images) WrapOneOff(slug string, argv []string) ([]string, bool) {
 	if _, ok := im.manifest(slug); !ok {
 		return nil, false
 	}
-	return append([]string{"nua", "container-run", "run", "--"}, argv...), true
+	nua, err := im.Program()
+	if err != nil {
+		nua = "/nonexistent/nua" // fails the one-off; never a PATH lookup
+	}
+	return append([]string{nua, "container-run", "run", "--"}, argv...), true
 }
 
 // Place tags the image after the release: nua/APP:vN.
@@ -297,22 +350,34 @@ func shortID(id string) string {
 	return id
 }
 
-// WriteManifest writes the manifest of the slug in dir.
-func WriteManifest(dir string, m Manifest) error {
-	b, err := json.MarshalIndent(m, "", "  ")
+// WriteManifest writes the manifest of build b in its metadata dir. The
+// app's processes read it (readable by all), nua alone writes it.
+func WriteManifest(b *buildpacks.Build, m Manifest) error {
+	if b.Meta == "" {
+		return errors.New("write the image manifest: the build has no metadata dir")
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, ManifestFile), append(b, '\n'), 0o644); err != nil {
+	if err := os.MkdirAll(b.Meta, 0o755); err != nil {
+		return fmt.Errorf("write %s: %w", ManifestFile, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.Meta, ManifestFile), append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", ManifestFile, err)
 	}
 	return nil
 }
 
-// readManifest reads the manifest of the slug in dir.
-func readManifest(dir string) (Manifest, error) {
+// readManifest reads the manifest of the slug in dir slug, from its
+// metadata dir: never from the slug.
+func readManifest(slug string) (Manifest, error) {
 	var m Manifest
-	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	abs, err := filepath.Abs(slug)
+	if err != nil {
+		return m, err
+	}
+	b, err := os.ReadFile(filepath.Join(buildpacks.MetaDir(abs), ManifestFile))
 	if err != nil {
 		return m, err
 	}

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/runtime/sandbox"
 )
 
 func frame(stream byte, s string) []byte {
@@ -143,5 +146,28 @@ func TestTarDirDockerignore(t *testing.T) {
 				t.Fatalf("tar entries = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestLimitCommand(t *testing.T) {
+	slug := filepath.Join(t.TempDir(), "v3")
+	if err := os.Mkdir(slug, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	im := Images{Kind: "docker", Nua: "/opt/nua/bin/nua"}
+	l := sandbox.Limits{Memory: 96 << 20, CPU: 0.5, Tasks: 64}
+	if _, ok := im.LimitCommand(slug, "web", RunCommand(im.Nua, "web"), l); ok {
+		t.Fatal("LimitCommand claims a slug with no image manifest")
+	}
+	if err := WriteManifest(&buildpacks.Build{Src: slug, Meta: buildpacks.MetaDir(slug)}, Manifest{Image: "sha256:abc", Host: "unix:///run/podman.sock"}); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := im.LimitCommand(slug, "web", RunCommand(im.Nua, "web"), l)
+	want := "exec /opt/nua/bin/nua container-run --memory=100663296 --cpu=0.5 --tasks=64 web"
+	if !ok || got != want {
+		t.Fatalf("LimitCommand = %q, %v; want %q", got, ok, want)
+	}
+	if got, ok := im.LimitCommand(slug, "web", "exec /elsewhere/nua container-run web", l); !ok || got != "exec /elsewhere/nua container-run web" {
+		t.Fatalf("LimitCommand changed a command it did not make: %q, %v", got, ok)
 	}
 }

@@ -50,6 +50,9 @@ type RunConfig struct {
 	// each size from Sizes (the first one too) resizes the terminal.
 	TTY   bool
 	Sizes <-chan Size
+	// Limits bound the container's memory, CPU and tasks; zero fields
+	// take the defaults.
+	Limits Limits
 }
 
 // Size is a terminal's size in characters.
@@ -59,6 +62,9 @@ type Size struct{ Width, Height int }
 // ends; then the container is stopped (SIGTERM, killed after the stop
 // timeout) and removed. It returns the container's exit code.
 func Run(ctx context.Context, cfg RunConfig) (int, error) {
+	if err := cfg.Limits.Validate(); err != nil {
+		return 0, fmt.Errorf("container-run: %w", err)
+	}
 	m, err := readManifest(cfg.Dir)
 	if err != nil {
 		return 0, fmt.Errorf("container-run: %w (is this a Dockerfile app's slug?)", err)
@@ -174,7 +180,7 @@ func containerSpecFor(m Manifest, cfg RunConfig) containerSpec {
 		Image:      m.Image,
 		Env:        containerEnv(cfg.Env),
 		Labels:     map[string]string{"nua.app": getenv(cfg.Env, "NUA_APP"), "nua.ps": getenv(cfg.Env, "PS"), "nua.release": getenv(cfg.Env, "NUA_RELEASE")},
-		HostConfig: hostConfig{Init: true},
+		HostConfig: hostConfigFor(cfg.Limits),
 	}
 	if cmd, ok := m.Commands[cfg.Type]; ok {
 		spec.Entrypoint, spec.Cmd = m.Launcher, []string{"/bin/sh", "-c", cmd}
@@ -254,7 +260,7 @@ func startReaper(argv []string, id string) (stop func(), err error) {
 }
 
 // Reap waits until stdin closes, then removes container id through the
-// engine at the host recorded in dir's manifest.
+// engine at the host recorded in the manifest of the slug in dir.
 func Reap(dir, id string, stdin io.Reader) error {
 	io.Copy(io.Discard, stdin)
 	m, err := readManifest(dir)

@@ -19,9 +19,14 @@ import (
 // its context ends.
 const shutdownTimeout = 10 * time.Second
 
-// Serve serves the files under dir on addr (e.g. ":5000") until ctx ends,
-// then shuts down gracefully. See Handler for what it serves.
-func Serve(ctx context.Context, dir, addr string) error {
+// Serve serves the files under dir on 127.0.0.1:port until ctx ends, then
+// shuts down gracefully: like every app, on loopback only, where the proxy
+// reaches it. See Handler for what it serves.
+func Serve(ctx context.Context, dir, port string) error {
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("serve static files: port %q: give a port number (1 to 65535)", port)
+	}
+	addr := net.JoinHostPort("127.0.0.1", port)
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return fmt.Errorf("serve static files: %w", err)

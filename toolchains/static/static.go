@@ -17,12 +17,18 @@ import (
 
 var _ buildpacks.Buildpack = (*Toolchain)(nil)
 
-// WebCommand is the default web process of a static site.
-const WebCommand = "nua serve-static"
-
 // Toolchain serves sites that have an index.html at their root and no
 // Procfile or go.mod.
-type Toolchain struct{}
+type Toolchain struct {
+	// Nua is the nua program whose file server serves the site, by
+	// absolute path (never one the app's PATH finds); "" is the running
+	// program.
+	Nua string
+}
+
+// WebCommand is the web process of a static site: nua at path nua serves
+// the files.
+func WebCommand(nua string) string { return buildpacks.ShellQuote(nua) + " serve-static" }
 
 // New returns the static site toolchain.
 func New() *Toolchain { return &Toolchain{} }
@@ -47,8 +53,16 @@ func (*Toolchain) Detect(src string) (bool, error) {
 }
 
 // Build has nothing to build: it sets the web process to nua's file server.
-func (*Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
-	b.Out.Info("No build step: %s serves the files (dotfiles stay private)", WebCommand)
-	b.Processes["web"] = WebCommand
+func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
+	nua := t.Nua
+	if nua == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find nua's own program: %w", err)
+		}
+		nua = exe
+	}
+	b.Out.Info("No build step: nua serve-static serves the files (dotfiles stay private)")
+	b.Processes["web"] = WebCommand(nua)
 	return nil
 }

@@ -202,10 +202,10 @@ func TestDetect(t *testing.T) {
 
 func TestBuild(t *testing.T) {
 	b := &buildpacks.Build{Src: t.TempDir(), Processes: map[string]string{}}
-	if err := static.New().Build(t.Context(), b); err != nil {
+	if err := (&static.Toolchain{Nua: "/opt/nua/bin/nua"}).Build(t.Context(), b); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := b.Processes["web"], "nua serve-static"; got != want {
+	if got, want := b.Processes["web"], "/opt/nua/bin/nua serve-static"; got != want {
 		t.Fatalf("web=%q, want %q", got, want)
 	}
 }
