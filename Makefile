@@ -79,6 +79,13 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzParsePin$$' -fuzztime 2000x ./toolchains/rust/
 	$(GO) test -run XXX -fuzz '^FuzzDemux$$' -fuzztime 2000x ./toolchains/docker/
 	$(GO) test -run XXX -fuzz '^FuzzProcessTypes$$' -fuzztime 2000x ./toolchains/cnb/
+	$(GO) test -run XXX -fuzz '^FuzzSSHDoor$$' -fuzztime 500x ./internal/commands/
+	$(GO) test -run XXX -fuzz '^FuzzParseTokenTTL$$' -fuzztime 5000x .
+	$(GO) test -run XXX -fuzz '^FuzzParseLimits$$' -fuzztime 5000x .
+	$(GO) test -run XXX -fuzz '^FuzzCheckImageRef$$' -fuzztime 2000x ./buildpacks/
+	$(GO) test -run XXX -fuzz '^FuzzCheckBuildpackLocator$$' -fuzztime 2000x ./toolchains/cnb/
+	$(GO) test -run XXX -fuzz '^FuzzParseSize$$' -fuzztime 2000x ./receiver/
+	$(GO) test -run XXX -fuzz '^FuzzAppJSONCheckScale$$' -fuzztime 2000x .
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -24,4 +24,11 @@ type Store interface {
 	DeleteKey(name string) error
 	// NextUID returns a number never returned before (1, 2, ...).
 	NextUID() (int, error)
+	// Tokens returns every API token, in no particular order.
+	Tokens() ([]Token, error)
+	// TokenByHash returns the token whose secret hashes to hash (hex
+	// SHA-256) or an error wrapping ErrNotFound.
+	TokenByHash(hash string) (Token, error)
+	// PutToken creates or replaces a token, keyed by its hash.
+	PutToken(Token) error
 }

@@ -16,8 +16,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/anmitsu/go-shlex"
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -55,6 +58,71 @@ type Config struct {
 	// Command runs any other command line and returns its exit status.
 	Command func(ctx context.Context, s Session) int
 	Logger  *slog.Logger
+
+	// HandshakeTimeout bounds the time from connecting to being
+	// authenticated: a client that says nothing, or too little, is
+	// dropped. Default 20s.
+	HandshakeTimeout time.Duration
+	// IdleTimeout closes a connection that carried no data either way
+	// for that long, and cancels its command: a `logs -t` that streams
+	// lines or a push that sends or receives is never idle, and
+	// `ssh -o ServerAliveInterval=60` keeps a quiet one open. Default
+	// 30m; negative: never.
+	IdleTimeout time.Duration
+	// MaxUnauthenticated caps the connections not authenticated yet;
+	// past it new ones are closed at once. Default 64.
+	MaxUnauthenticated int
+	// MaxAuthFailures is how many failed connections (keys refused, or
+	// the handshake timeout passed) an address may make within
+	// FailureWindow; the next connections from it are refused for
+	// BanTime. IPv6 addresses count by /64. Defaults: 10, 1m, 5m.
+	MaxAuthFailures int
+	FailureWindow   time.Duration
+	BanTime         time.Duration
+}
+
+// Defaults of Config's limits.
+const (
+	DefaultHandshakeTimeout   = 20 * time.Second
+	DefaultIdleTimeout        = 30 * time.Minute
+	DefaultMaxUnauthenticated = 64
+	DefaultMaxAuthFailures    = 10
+	DefaultFailureWindow      = time.Minute
+	DefaultBanTime            = 5 * time.Minute
+)
+
+func (c Config) withDefaults() Config {
+	set := func(d *time.Duration, def time.Duration) {
+		if *d == 0 {
+			*d = def
+		}
+	}
+	set(&c.HandshakeTimeout, DefaultHandshakeTimeout)
+	set(&c.IdleTimeout, DefaultIdleTimeout)
+	set(&c.FailureWindow, DefaultFailureWindow)
+	set(&c.BanTime, DefaultBanTime)
+	if c.MaxUnauthenticated == 0 {
+		c.MaxUnauthenticated = DefaultMaxUnauthenticated
+	}
+	if c.MaxAuthFailures == 0 {
+		c.MaxAuthFailures = DefaultMaxAuthFailures
+	}
+	return c
+}
+
+// Validate names the first field of c that cannot work.
+func (c Config) Validate() error {
+	switch {
+	case c.Authorize == nil || c.Git == nil || c.Command == nil:
+		return errors.New("ssh config: Authorize, Git and Command are required")
+	case c.HandshakeTimeout < 0:
+		return fmt.Errorf("ssh handshake timeout %v: give a positive duration", c.HandshakeTimeout)
+	case c.MaxUnauthenticated < 0:
+		return fmt.Errorf("ssh max unauthenticated connections %d: give 1 or more", c.MaxUnauthenticated)
+	case c.MaxAuthFailures < 0 || c.FailureWindow < 0 || c.BanTime < 0:
+		return errors.New("ssh failed-login limits: give 1 or more failures and positive durations")
+	}
+	return nil
 }
 
 // Server is nua's SSH server.
@@ -64,38 +132,63 @@ type Server struct {
 	srv    *ssh.Server
 	ln     net.Listener
 	closed atomic.Bool // Close was called: Serve's accept error is the end
+	limit  *limiter
+	slots  chan struct{} // one per unauthenticated connection
+
+	mu       sync.Mutex
+	lastFull time.Time // when warnFull last logged
 }
 
-const userKey = "nua-key"
+const (
+	userKey  = "nua-key"
+	guardKey = "nua-guard"
+)
 
-// New returns a Server for cfg.
+// New returns a Server for cfg, with defaults for its unset limits.
 func New(cfg Config) *Server {
+	cfg = cfg.withDefaults()
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, log: log}
+	return &Server{
+		cfg: cfg, log: log,
+		limit: newLimiter(cfg.MaxAuthFailures, cfg.FailureWindow, cfg.BanTime, maxTrackedAddrs),
+		slots: make(chan struct{}, max(cfg.MaxUnauthenticated, 0)), // Open refuses a negative one
+	}
 }
 
 // Open loads or creates the host key and starts listening.
 func (s *Server) Open() error {
+	if err := s.cfg.Validate(); err != nil {
+		return err
+	}
 	signer, err := LoadHostKey(s.cfg.HostKey)
 	if err != nil {
 		return err
 	}
 	s.srv = &ssh.Server{
-		Handler: s.handle,
-		PublicKeyHandler: func(ctx ssh.Context, key ssh.PublicKey) bool {
-			name, ok := s.cfg.Authorize(key)
-			if ok {
-				ctx.SetValue(userKey, name)
-			} else {
-				s.log.Info("key refused", "remote", ctx.RemoteAddr().String(), "fingerprint", gossh.FingerprintSHA256(key))
+		Handler:          s.handle,
+		PublicKeyHandler: s.authorize,
+		PtyCallback:      func(ssh.Context, ssh.Pty) bool { return true },
+		Version:          "nua",
+		ConnCallback: func(ctx ssh.Context, conn net.Conn) net.Conn {
+			g, c := s.admit(conn)
+			if g != nil {
+				ctx.SetValue(guardKey, g)
 			}
-			return ok
+			return c
 		},
-		PtyCallback: func(ssh.Context, ssh.Pty) bool { return true },
-		Version:     "nua",
+		ServerConfigCallback: func(ctx ssh.Context) *gossh.ServerConfig {
+			cfg := &gossh.ServerConfig{}
+			if g, ok := ctx.Value(guardKey).(*guard); ok {
+				cfg.AuthLogCallback = g.authLog
+			}
+			return cfg
+		},
+	}
+	if s.cfg.IdleTimeout > 0 {
+		s.srv.IdleTimeout = s.cfg.IdleTimeout
 	}
 	s.srv.AddHostKey(signer)
 	ln, err := net.Listen("tcp", s.cfg.Addr)
@@ -104,6 +197,22 @@ func (s *Server) Open() error {
 	}
 	s.ln = ln
 	return nil
+}
+
+// authorize accepts a key the platform knows, from an address not refused.
+func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
+	if g, ok := ctx.Value(guardKey).(*guard); ok {
+		if _, refused := s.limit.refused(g.addr); refused {
+			return false
+		}
+	}
+	name, ok := s.cfg.Authorize(key)
+	if !ok {
+		s.log.Info("key refused", "remote", ctx.RemoteAddr().String(), "fingerprint", gossh.FingerprintSHA256(key))
+		return false
+	}
+	ctx.SetValue(userKey, name)
+	return true
 }
 
 // Addr is the address the server listens on.
@@ -137,7 +246,13 @@ func (s *Server) Close(ctx context.Context) error {
 func (s *Server) handle(sess ssh.Session) {
 	ctx := sess.Context()
 	user, _ := ctx.Value(userKey).(string)
-	args := sess.Command()
+	args, err := shlex.Split(sess.RawCommand(), true)
+	if err != nil {
+		s.log.Info("command line refused", "user", user, "err", err)
+		fmt.Fprintln(sess.Stderr(), " !     the command line has an unclosed quote or ends in a backslash: check its quoting")
+		sess.Exit(2)
+		return
+	}
 	io := Session{User: user, Args: args, Stdin: sess, Stdout: sess, Stderr: sess.Stderr()}
 	if pty, windows, ok := sess.Pty(); ok {
 		resize := make(chan [2]int, 1)

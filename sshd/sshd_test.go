@@ -113,6 +113,8 @@ func TestServeAfterClose(t *testing.T) {
 	s := sshd.New(sshd.Config{
 		Addr: "127.0.0.1:0", HostKey: filepath.Join(t.TempDir(), "key"),
 		Authorize: func(gossh.PublicKey) (string, bool) { return "", false },
+		Command:   func(context.Context, sshd.Session) int { return 0 },
+		Git:       func(context.Context, sshd.Session, string, string) int { return 0 },
 	})
 	if err := s.Open(); err != nil {
 		t.Fatal(err)

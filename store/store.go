@@ -13,6 +13,8 @@
 //	  <name>                 JSON nua.Key
 //	fingerprints/
 //	  <SHA256:...>           key name
+//	tokens/
+//	  <hex SHA-256 of secret> JSON nua.Token; the secret itself is never stored
 //	builders/
 //	  <image>                JSON nua.TrustedBuilder: a CNB builder image
 //	                         the operator trusts (builders:trust)
@@ -66,7 +68,7 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	err = b.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketApps, bucketReleases, bucketKeys, bucketFingerprints, bucketBuilders} {
+		for _, name := range [][]byte{bucketMeta, bucketApps, bucketReleases, bucketKeys, bucketFingerprints, bucketBuilders, bucketTokens} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}

@@ -48,6 +48,7 @@ func serverCommand() *cli.Command {
 			&cli.IntFlag{Name: "keep-releases", Value: 5, Usage: "builds kept per app for rollback"},
 			&cli.IntFlag{Name: "max-scale", Value: nua.DefaultMaxScale, Usage: "most instances of one process type"},
 			&cli.DurationFlag{Name: "build-timeout", Value: buildpacks.DefaultTimeout, Usage: "how long a build may take"},
+			&cli.DurationFlag{Name: "ssh-idle-timeout", Value: sshd.DefaultIdleTimeout, Usage: "close SSH sessions with no traffic either way for this long (0: never)"},
 			&cli.StringFlag{Name: "sandbox", Value: "on", Usage: "on: as root, each app runs under its own uid with limits; off: apps run as nua's user (not for shared servers)"},
 			&cli.StringFlag{Name: "max-push-size", Value: "1G", Usage: "most a push may send (K, M, G); a larger one fails and deploys nothing"},
 			&cli.StringFlag{Name: "buildpacks-dir", Usage: "the only `DIR` builds may take buildpacks from by path or file:// URL (.buildpacks, BUILDPACK_URL, project.toml); default: none"},
@@ -60,6 +61,7 @@ func serverCommand() *cli.Command {
 				bootTimeout: c.Duration("boot-timeout"), stopTimeout: c.Duration("stop-timeout"), buildTimeout: c.Duration("build-timeout"),
 				keepReleases: c.Int("keep-releases"), maxScale: c.Int("max-scale"),
 				sandbox: c.String("sandbox"), buildpacksDir: c.String("buildpacks-dir"), maxPushSizeFlag: c.String("max-push-size"),
+				sshIdleTimeout: c.Duration("ssh-idle-timeout"),
 			}
 			return runServer(c.Context, cfg, c.App.ErrWriter)
 		},
@@ -70,7 +72,7 @@ var domainRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0
 
 type serverConfig struct {
 	data, sshAddr, httpAddr, domain, traefik, proxy, sandbox string
-	bootTimeout, stopTimeout, buildTimeout                   time.Duration
+	bootTimeout, stopTimeout, buildTimeout, sshIdleTimeout   time.Duration
 	keepReleases, maxScale                                   int
 	buildpacksDir                                            string // "" = none
 	maxPushSizeFlag                                          string // as given, e.g. 1G
@@ -244,6 +246,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	ssh := sshd.New(sshd.Config{
 		Addr: cfg.sshAddr, HostKey: filepath.Join(cfg.data, "ssh_host_ed25519_key"),
 		Authorize: p.Authorize, Logger: log.With("component", "sshd"),
+		IdleTimeout: idleTimeout(cfg.sshIdleTimeout),
 		Command: func(ctx context.Context, s sshd.Session) int {
 			o := commands.Options{Door: commands.SSH, Platform: p, User: s.User, Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr, MaxScale: cfg.maxScale}
 			if s.TTY != nil {
@@ -308,6 +311,14 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		return failed
 	}
 	return nil
+}
+
+// idleTimeout maps --ssh-idle-timeout to sshd's: 0 there means never.
+func idleTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 // trustedBuilders lists the builder images of db's trusted builders.

@@ -5,6 +5,10 @@
 // big-endian uint32 length and the payload. The client sends stdin ('i') and
 // its end ('c'); the server sends stdout ('o'), stderr ('e') and the exit
 // status ('x', a uint32). A client that goes away cancels its command.
+//
+// Only root and the server's own uid may use the socket: the server asks
+// the kernel who connected (SO_PEERCRED) and refuses anyone else with one
+// line on stderr and exit status 1, running nothing.
 package adminsock
 
 import (
@@ -18,6 +22,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"time"
 )
 
 const (
@@ -33,6 +38,8 @@ const (
 type Request struct {
 	Args []string `json:"args"`
 	User string   `json:"user,omitempty"`
+	// UID is the client's uid, as the kernel tells the server.
+	UID int `json:"-"`
 }
 
 // Handler runs a request and returns its exit status.
@@ -77,6 +84,15 @@ func Serve(ctx context.Context, ln net.Listener, h Handler) error {
 
 func serveConn(ctx context.Context, conn net.Conn, h Handler) {
 	defer conn.Close()
+	w := &frameWriter{w: conn}
+	uid, err := peerUID(conn)
+	if err == nil && uid != 0 && uid != os.Getuid() {
+		err = fmt.Errorf("uid %d may not run nua commands: run nua as root (sudo nua ...) or as the user nua runs as", uid)
+	}
+	if err != nil {
+		refuse(conn, w, err)
+		return
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	br := bufio.NewReader(conn)
@@ -88,7 +104,7 @@ func serveConn(ctx context.Context, conn net.Conn, h Handler) {
 	if err := json.Unmarshal(line, &req); err != nil {
 		return
 	}
-	w := &frameWriter{w: conn}
+	req.UID = uid
 	stdin, stdinW := io.Pipe()
 	go func() {
 		// Read the client's frames; when it goes away, cancel the command.
@@ -110,6 +126,15 @@ func serveConn(ctx context.Context, conn net.Conn, h Handler) {
 	code := h(ctx, req, stdin, w.stream(kindStdout), w.stream(kindStderr))
 	w.write(kindExit, binary.BigEndian.AppendUint32(nil, uint32(code)))
 	stdin.Close()
+}
+
+// refuse tells a client it may not use the socket, then waits briefly for
+// it to hang up, so that it reads the refusal before the connection drops.
+func refuse(conn net.Conn, w *frameWriter, err error) {
+	conn.SetDeadline(time.Now().Add(2 * time.Second))
+	w.write(kindStderr, []byte(" !     nua.sock: "+err.Error()+"\n"))
+	w.write(kindExit, binary.BigEndian.AppendUint32(nil, 1))
+	io.Copy(io.Discard, io.LimitReader(conn, maxFrame))
 }
 
 // Call runs args on the daemon listening at path and returns the exit status.

@@ -128,7 +128,7 @@ func New(o Options) *cli.App {
 		app.Flags = []cli.Flag{dataFlag()}
 	}
 	for _, group := range [][]*cli.Command{
-		appCommands(o), configCommands(o), psCommands(o), resourceCommands(o), keyCommands(o), builderCommands(o), HookCommands(o), o.Extra,
+		appCommands(o), configCommands(o), psCommands(o), resourceCommands(o), keyCommands(o), builderCommands(o), tokenCommands(o), HookCommands(o), o.Extra,
 		{versionCommand(o), doctorCommand(o)},
 	} {
 		app.Commands = append(app.Commands, group...)
