@@ -218,10 +218,12 @@ func (r *fakeRunner) takeCalls() []string {
 	return c
 }
 
-// fakeRepos keeps which repositories exist.
+// fakeRepos keeps which repositories exist. Set receive to act as a
+// push's hook.
 type fakeRepos struct {
-	mu    sync.Mutex
-	repos map[string]string // app → branch
+	mu      sync.Mutex
+	repos   map[string]string // app → branch
+	receive func(app string, env []string) error
 }
 
 func (f *fakeRepos) Init(app, branch string) error {
@@ -250,6 +252,9 @@ func (f *fakeRepos) SetHead(app, branch string) error {
 func (f *fakeRepos) Repo(app string) string { return "/repos/" + app + ".git" }
 
 func (f *fakeRepos) ReceivePack(ctx context.Context, app string, env []string, s nua.Stdio) error {
+	if f.receive != nil {
+		return f.receive(app, env)
+	}
 	return nil
 }
 
@@ -321,7 +326,7 @@ func (r *rig) mustDeploy(t testing.TB, app, commit string) {
 // mustApp creates app.
 func (r *rig) mustApp(t testing.TB, name string) {
 	t.Helper()
-	if _, err := r.p.CreateApp(name); err != nil {
+	if _, err := r.p.CreateApp(name, nua.AdminUser); err != nil {
 		t.Fatal(err)
 	}
 }

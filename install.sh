@@ -7,8 +7,9 @@
 # Installs git and the OpenSSH client from Debian, builds nua (Go 1.26 from
 # /usr/local/go or the PATH), fetches Traefik (the release binary when the
 # host can download it, else a build from source), creates the data
-# directory, authorises NUA_KEY, and starts `nua server` — as a systemd
-# service where systemd runs, else in the foreground.
+# directory, gives NUA_KEY to the first admin (the user "admin"), and starts
+# `nua server` — as a systemd service where systemd runs, else in the
+# foreground.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -56,7 +57,7 @@ UNIT
 	systemctl enable --now nua
 	for _ in $(seq 50); do [ -S "$DATA/nua.sock" ] && break; sleep 0.2; done
 	if [ -n "${NUA_KEY:-}" ]; then
-		printf '%s\n' "$NUA_KEY" | "$PREFIX/bin/nua" --data "$DATA" keys:add admin || true
+		printf '%s\n' "$NUA_KEY" | "$PREFIX/bin/nua" --data "$DATA" keys:add admin admin || true
 	fi
 	echo "nua is running (systemctl status nua)."
 	echo "Push an app: git push ssh://nua@$(hostname -f):${SSH_ADDR##*:}/APP main"
@@ -67,7 +68,7 @@ fi
 if [ -n "${NUA_KEY:-}" ]; then
 	(
 		for _ in $(seq 100); do [ -S "$DATA/nua.sock" ] && break; sleep 0.2; done
-		printf '%s\n' "$NUA_KEY" | "$PREFIX/bin/nua" --data "$DATA" keys:add admin || true
+		printf '%s\n' "$NUA_KEY" | "$PREFIX/bin/nua" --data "$DATA" keys:add admin admin || true
 	) &
 fi
 exec "$PREFIX/bin/nua" "${args[@]}"

@@ -12,8 +12,11 @@ import (
 // maxKeyLine bounds a public key line; real ones are well under 16 KiB.
 const maxKeyLine = 16 << 10
 
-// AddKey authorises an SSH public key, given as one authorized_keys line.
-func (p *Platform) AddKey(name string, line []byte) (Key, error) {
+// AddKey gives user an SSH public key, given as one authorized_keys line.
+func (p *Platform) AddKey(user, name string, line []byte) (Key, error) {
+	if err := ValidateUserName(user); err != nil {
+		return Key{}, err
+	}
 	if err := ValidateKeyName(name); err != nil {
 		return Key{}, err
 	}
@@ -29,6 +32,7 @@ func (p *Platform) AddKey(name string, line []byte) (Key, error) {
 		return Key{}, fmt.Errorf("%w: key options (%s) are not supported: give the bare key", ErrInvalid, strings.Join(opts, ","))
 	}
 	k := Key{
+		User:        user,
 		Name:        name,
 		Fingerprint: gossh.FingerprintSHA256(pub),
 		Line:        strings.TrimSpace(string(gossh.MarshalAuthorizedKey(pub))),
@@ -37,26 +41,30 @@ func (p *Platform) AddKey(name string, line []byte) (Key, error) {
 	if err := p.cfg.Store.PutKey(k); err != nil {
 		return Key{}, err
 	}
-	p.log.Info("key added", "name", name, "fingerprint", k.Fingerprint)
+	p.log.Info("key added", "user", user, "name", name, "fingerprint", k.Fingerprint)
 	return k, nil
 }
 
-// RemoveKey revokes a key.
-func (p *Platform) RemoveKey(name string) error {
+// RemoveKey revokes a user's key.
+func (p *Platform) RemoveKey(user, name string) error {
+	if err := ValidateUserName(user); err != nil {
+		return err
+	}
 	if err := ValidateKeyName(name); err != nil {
 		return err
 	}
-	return p.cfg.Store.DeleteKey(name)
+	return p.cfg.Store.DeleteKey(user, name)
 }
 
-// Keys lists the authorised keys.
-func (p *Platform) Keys() ([]Key, error) { return p.cfg.Store.Keys() }
-
-// Authorize returns the name of the key pub if it is authorised.
-func (p *Platform) Authorize(pub gossh.PublicKey) (string, bool) {
-	k, err := p.cfg.Store.KeyByFingerprint(gossh.FingerprintSHA256(pub))
-	if err != nil {
-		return "", false
+// Keys lists the keys of user, or every user's when user is "".
+func (p *Platform) Keys(user string) ([]Key, error) {
+	if user != "" {
+		if err := ValidateUserName(user); err != nil {
+			return nil, err
+		}
+		if _, err := p.cfg.Store.User(user); err != nil {
+			return nil, err
+		}
 	}
-	return k.Name, true
+	return p.cfg.Store.Keys(user)
 }

@@ -29,6 +29,9 @@ var (
 	ErrExists = errors.New("already exists")
 	// ErrDeploy marks a deploy that failed; the previous release keeps serving.
 	ErrDeploy = errors.New("deploy failed")
+	// ErrForbidden marks a command the caller may not run; the message
+	// says who may.
+	ErrForbidden = errors.New("forbidden")
 )
 
 // App is one application: a git repository, its config and its releases.
@@ -101,8 +104,10 @@ const (
 	StatusFailed    = "failed"
 )
 
-// Key is an SSH public key allowed to push and run commands.
+// Key is an SSH public key of a user: who holds it acts as that user.
+// Its name is unique among the user's keys.
 type Key struct {
+	User        string    `json:"user"`
 	Name        string    `json:"name"`
 	Fingerprint string    `json:"fingerprint"` // SHA256:...
 	Line        string    `json:"line"`        // authorized_keys format

@@ -41,6 +41,8 @@ type Platform struct {
 	uidMu sync.Mutex // held while an app gets its uid
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex // per app: one deploy, config change or restart at a time
+
+	pushes pushes // git pushes in progress, for their hooks
 }
 
 // New returns a Platform for cfg.
@@ -103,8 +105,9 @@ func (p *Platform) App(name string) (App, error) {
 // Apps lists every app.
 func (p *Platform) Apps() ([]App, error) { return p.cfg.Store.Apps() }
 
-// CreateApp creates an empty app with its repository.
-func (p *Platform) CreateApp(name string) (App, error) {
+// CreateApp creates an empty app with its repository, owned by owner
+// (none when "": admins only).
+func (p *Platform) CreateApp(name, owner string) (App, error) {
 	if err := ValidateAppName(name); err != nil {
 		return App{}, err
 	}
@@ -127,21 +130,13 @@ func (p *Platform) CreateApp(name string) (App, error) {
 	if err := p.cfg.Store.PutApp(app); err != nil {
 		return App{}, err
 	}
-	p.log.Info("app created", "app", name)
-	return app, nil
-}
-
-// EnsureApp returns the named app, creating it when it does not exist yet
-// (a first push creates its app).
-func (p *Platform) EnsureApp(name string) (App, error) {
-	app, err := p.App(name)
-	if errors.Is(err, ErrNotFound) {
-		app, err = p.CreateApp(name)
-		if errors.Is(err, ErrExists) {
-			return p.App(name)
+	if owner != "" {
+		if err := p.cfg.Store.SetOwner(name, owner); err != nil {
+			return App{}, err
 		}
 	}
-	return app, err
+	p.log.Info("app created", "app", name, "owner", owner)
+	return app, nil
 }
 
 // DestroyApp stops the app and deletes its repository, releases, caches,

@@ -69,28 +69,23 @@ func AppFromRepo(repo string) (string, error) {
 }
 
 // Git serves a git-receive-pack (push) or git-upload-pack (clone, fetch)
-// session for the repository the client names. A push to an app that does
-// not exist creates it.
-func (p *Platform) Git(ctx context.Context, service, repo, user string, s Stdio) error {
-	name, err := AppFromRepo(repo)
+// session by who for an existing app; the caller checked who may. The
+// push's hook learns who pushes from Pusher.
+func (p *Platform) Git(ctx context.Context, service, name string, who Identity, s Stdio) error {
+	app, err := p.App(name)
 	if err != nil {
 		return err
 	}
 	switch service {
 	case "git-upload-pack":
-		if _, err := p.App(name); err != nil {
-			return err
-		}
 		return p.cfg.Repos.UploadPack(ctx, name, s)
 	case "git-receive-pack":
-		app, err := p.EnsureApp(name)
-		if err != nil {
-			return err
-		}
 		if err := p.cfg.Repos.Init(name, or(app.Branch, "main")); err != nil {
 			return err
 		}
-		return p.cfg.Repos.ReceivePack(ctx, name, []string{"NUA_USER=" + user}, s)
+		token, end := p.pushes.start(name, who)
+		defer end()
+		return p.cfg.Repos.ReceivePack(ctx, name, []string{"NUA_PUSH=" + token}, s)
 	}
 	return fmt.Errorf("%w: git service %q", ErrInvalid, service)
 }

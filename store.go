@@ -8,20 +8,13 @@ type Store interface {
 	Apps() ([]App, error)
 	// PutApp creates or replaces an app.
 	PutApp(App) error
-	// DeleteApp removes an app with its releases.
+	// DeleteApp removes an app with its releases and who may act on it;
+	// its events stay.
 	DeleteApp(name string) error
 	// Releases returns an app's releases, oldest first.
 	Releases(app string) ([]Release, error)
 	// PutRelease records a release.
 	PutRelease(Release) error
-	// Keys returns every SSH key, sorted by name.
-	Keys() ([]Key, error)
-	// KeyByFingerprint returns the key with that fingerprint or an error wrapping ErrNotFound.
-	KeyByFingerprint(fp string) (Key, error)
-	// PutKey adds a key; it fails with ErrExists when the name or fingerprint is taken.
-	PutKey(Key) error
-	// DeleteKey removes a key or fails with ErrNotFound.
-	DeleteKey(name string) error
 	// NextUID returns a number never returned before (1, 2, ...).
 	NextUID() (int, error)
 	// Tokens returns every API token, in no particular order.
@@ -31,4 +24,6 @@ type Store interface {
 	TokenByHash(hash string) (Token, error)
 	// PutToken creates or replaces a token, keyed by its hash.
 	PutToken(Token) error
+	// Accounts keeps users, keys, access and events.
+	Accounts
 }

@@ -121,8 +121,9 @@ func (p *Platform) Tokens() ([]Token, error) {
 	return ts, nil
 }
 
-// RevokeToken ends the token id for good.
-func (p *Platform) RevokeToken(id string) (Token, error) {
+// RevokeToken ends the token id for good. With owner set, only a token of
+// that user is found: a member revokes their own and learns of no other.
+func (p *Platform) RevokeToken(id, owner string) (Token, error) {
 	if !tokenIDRE.MatchString(id) {
 		return Token{}, fmt.Errorf("%w: token ID %q: give an ID as `tokens` lists it (tok_ and 12 hex digits)", ErrInvalid, clip(id))
 	}
@@ -130,7 +131,7 @@ func (p *Platform) RevokeToken(id string) (Token, error) {
 	if err != nil {
 		return Token{}, fmt.Errorf("revoke token: %w", err)
 	}
-	i := slices.IndexFunc(ts, func(t Token) bool { return t.ID == id })
+	i := slices.IndexFunc(ts, func(t Token) bool { return t.ID == id && (owner == "" || t.User == owner) })
 	if i < 0 {
 		return Token{}, fmt.Errorf("token %s: %w: `tokens` lists them", id, ErrNotFound)
 	}

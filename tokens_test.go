@@ -79,14 +79,14 @@ func TestTokenLifecycle(t *testing.T) {
 		t.Fatalf("Tokens=%+v, %v; want alice's then bob's, which never expires", list, err)
 	}
 
-	if _, err := p.RevokeToken(tok.ID); err != nil {
+	if _, err := p.RevokeToken(tok.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	_, err = p.TokenUser(secret)
 	if !errors.Is(err, nua.ErrToken) || !errors.Is(err, nua.ErrNotFound) || !strings.Contains(err.Error(), "revoked") || !strings.Contains(err.Error(), "tokens:create") {
 		t.Fatalf("revoked token: %v, want it refused, saying what to do", err)
 	}
-	if _, err := p.RevokeToken(tok.ID); err == nil || !strings.Contains(err.Error(), "revoked already") {
+	if _, err := p.RevokeToken(tok.ID, ""); err == nil || !strings.Contains(err.Error(), "revoked already") {
 		t.Fatalf("second revoke: %v, want revoked already", err)
 	}
 	if user, err := p.TokenUser(second); err != nil || user != "bob" {
@@ -107,7 +107,7 @@ func TestRevokeTokenBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := p.RevokeToken(tt.id); !errors.Is(err, tt.want) {
+			if _, err := p.RevokeToken(tt.id, ""); !errors.Is(err, tt.want) {
 				t.Fatalf("RevokeToken(%q)=%v, want %v", tt.id, err, tt.want)
 			}
 		})

@@ -3,21 +3,37 @@
 // The bucket tree:
 //
 //	meta/                    (its bucket sequence numbers the apps' uids)
-//	  schema                 "1"
+//	  schema                 "2"
 //	apps/
 //	  <app>                  JSON nua.App
 //	releases/
 //	  <app>/                 one bucket per app
 //	    <version uint64 BE>  JSON nua.Release
+//	users/
+//	  <name>                 JSON nua.User
 //	keys/
-//	  <name>                 JSON nua.Key
+//	  <user>/                one bucket per user
+//	    <name>               JSON nua.Key
 //	fingerprints/
-//	  <SHA256:...>           key name
+//	  <SHA256:...>           "<user>/<key name>"
 //	tokens/
 //	  <hex SHA-256 of secret> JSON nua.Token; the secret itself is never stored
 //	builders/
 //	  <image>                JSON nua.TrustedBuilder: a CNB builder image
 //	                         the operator trusts (builders:trust)
+//	access/
+//	  <app>/                 one bucket per app with an owner or collaborators
+//	    <user>               "owner" or "collaborator"
+//	events/
+//	  apps/
+//	    <app>/               an app's trail; kept when the app is destroyed
+//	      <seq uint64 BE>    JSON nua.Event (its sequence numbers the events)
+//	  server/
+//	    <seq uint64 BE>      JSON nua.Event: users, keys, refused attempts on no app
+//
+// Schema 1 (before users) had keys/<name> → JSON key and fingerprints →
+// key name; Open migrates it: the keys go to the user "admin", who owns
+// every app.
 //
 // A bucket added without changing what older ones hold is created on open
 // and needs no new schema version.
@@ -34,22 +50,33 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// schemaVersion is written on creation and checked on open.
-const schemaVersion = "1"
+// schemaVersion is written on creation and checked on open; older
+// schemas are migrated.
+const schemaVersion = "2"
 
 var (
 	bucketMeta         = []byte("meta")
 	bucketApps         = []byte("apps")
 	bucketReleases     = []byte("releases")
+	bucketUsers        = []byte("users")
 	bucketKeys         = []byte("keys")
 	bucketFingerprints = []byte("fingerprints")
 	bucketBuilders     = []byte("builders")
+	bucketAccess       = []byte("access")
+	bucketEvents       = []byte("events")
+	bucketEventApps    = []byte("apps")
+	bucketEventServer  = []byte("server")
 	keySchema          = []byte("schema")
 )
+
+// topBuckets are the buckets at the root of the file.
+var topBuckets = [][]byte{bucketMeta, bucketApps, bucketReleases, bucketUsers, bucketKeys, bucketFingerprints, bucketBuilders, bucketAccess, bucketEvents, bucketTokens}
 
 // DB is the bbolt-backed nua.Store.
 type DB struct {
 	bolt *bolt.DB
+	// keepEvents bounds each trail; nua.MaxEvents unless KeepEvents says.
+	keepEvents int
 }
 
 var (
@@ -67,27 +94,58 @@ func Open(path string) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	err = b.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketApps, bucketReleases, bucketKeys, bucketFingerprints, bucketBuilders, bucketTokens} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		meta := tx.Bucket(bucketMeta)
-		switch v := meta.Get(keySchema); {
-		case v == nil:
-			return meta.Put(keySchema, []byte(schemaVersion))
-		case string(v) != schemaVersion:
-			return fmt.Errorf("schema version %s, this nua knows %s", v, schemaVersion)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := b.Update(setUp); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	return &DB{bolt: b}, nil
+	return &DB{bolt: b, keepEvents: nua.MaxEvents}, nil
 }
+
+// setUp creates the buckets of a new store, or migrates an older one. A
+// bucket added without changing what older ones hold is created here and
+// needs no new schema version.
+func setUp(tx *bolt.Tx) error {
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return err
+	}
+	v := string(meta.Get(keySchema))
+	if v != "" && v != "1" && v != schemaVersion {
+		return fmt.Errorf("schema version %s, this nua knows %s: run a newer nua", v, schemaVersion)
+	}
+	if err := createBuckets(tx); err != nil {
+		return err
+	}
+	switch v {
+	case "":
+		if err := putFirstAdmin(tx); err != nil {
+			return err
+		}
+	case "1":
+		if err := migrate1(tx); err != nil {
+			return fmt.Errorf("migrate schema 1 to %s: %w", schemaVersion, err)
+		}
+	}
+	return meta.Put(keySchema, []byte(schemaVersion))
+}
+
+func createBuckets(tx *bolt.Tx) error {
+	for _, name := range topBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	for _, name := range [][]byte{bucketEventApps, bucketEventServer} {
+		if _, err := tx.Bucket(bucketEvents).CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// KeepEvents sets how many events each trail keeps (nua.MaxEvents by
+// default); it is for tests.
+func (db *DB) KeepEvents(n int) { db.keepEvents = n }
 
 // NextUID returns a number no app had before, from the meta bucket's
 // sequence: an app's uid is never given to a later app.
@@ -156,9 +214,12 @@ func (db *DB) DeleteApp(name string) error {
 		if err := tx.Bucket(bucketApps).Delete([]byte(name)); err != nil {
 			return err
 		}
-		rel := tx.Bucket(bucketReleases)
-		if rel.Bucket([]byte(name)) != nil {
-			return rel.DeleteBucket([]byte(name))
+		for _, parent := range []*bolt.Bucket{tx.Bucket(bucketReleases), tx.Bucket(bucketAccess)} {
+			if parent.Bucket([]byte(name)) != nil {
+				if err := parent.DeleteBucket([]byte(name)); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
@@ -196,75 +257,6 @@ func (db *DB) PutRelease(r nua.Release) error {
 			return err
 		}
 		return b.Put(binary.BigEndian.AppendUint64(nil, uint64(r.Version)), v)
-	})
-}
-
-// Keys implements nua.Store.
-func (db *DB) Keys() ([]nua.Key, error) {
-	var keys []nua.Key
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketKeys).ForEach(func(_, v []byte) error {
-			var k nua.Key
-			if err := json.Unmarshal(v, &k); err != nil {
-				return err
-			}
-			keys = append(keys, k)
-			return nil
-		})
-	})
-	return keys, err
-}
-
-// KeyByFingerprint implements nua.Store.
-func (db *DB) KeyByFingerprint(fp string) (nua.Key, error) {
-	var k nua.Key
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		name := tx.Bucket(bucketFingerprints).Get([]byte(fp))
-		if name == nil {
-			return fmt.Errorf("key %s: %w", fp, nua.ErrNotFound)
-		}
-		return json.Unmarshal(tx.Bucket(bucketKeys).Get(name), &k)
-	})
-	return k, err
-}
-
-// PutKey implements nua.Store.
-func (db *DB) PutKey(k nua.Key) error {
-	v, err := json.Marshal(k)
-	if err != nil {
-		return err
-	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		keys, fps := tx.Bucket(bucketKeys), tx.Bucket(bucketFingerprints)
-		if keys.Get([]byte(k.Name)) != nil {
-			return fmt.Errorf("key %s: %w", k.Name, nua.ErrExists)
-		}
-		if other := fps.Get([]byte(k.Fingerprint)); other != nil {
-			return fmt.Errorf("key %s: %w as %s", k.Fingerprint, nua.ErrExists, other)
-		}
-		if err := keys.Put([]byte(k.Name), v); err != nil {
-			return err
-		}
-		return fps.Put([]byte(k.Fingerprint), []byte(k.Name))
-	})
-}
-
-// DeleteKey implements nua.Store.
-func (db *DB) DeleteKey(name string) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		keys := tx.Bucket(bucketKeys)
-		v := keys.Get([]byte(name))
-		if v == nil {
-			return fmt.Errorf("key %s: %w", name, nua.ErrNotFound)
-		}
-		var k nua.Key
-		if err := json.Unmarshal(v, &k); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketFingerprints).Delete([]byte(k.Fingerprint)); err != nil {
-			return err
-		}
-		return keys.Delete([]byte(name))
 	})
 }
 

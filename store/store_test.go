@@ -65,37 +65,6 @@ func TestAppsPersistAcrossReopen(t *testing.T) {
 	}
 }
 
-func TestKeys(t *testing.T) {
-	db := mustOpen(t, filepath.Join(t.TempDir(), "nua.db"))
-	if err := db.PutKey(nua.Key{Name: "alice", Fingerprint: "SHA256:a"}); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name string
-		key  nua.Key
-	}{
-		{"same name", nua.Key{Name: "alice", Fingerprint: "SHA256:b"}},
-		{"same fingerprint", nua.Key{Name: "bob", Fingerprint: "SHA256:a"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := db.PutKey(tt.key); !errors.Is(err, nua.ErrExists) {
-				t.Fatalf("PutKey err=%v, want ErrExists", err)
-			}
-		})
-	}
-	k, err := db.KeyByFingerprint("SHA256:a")
-	if err != nil || k.Name != "alice" {
-		t.Fatalf("KeyByFingerprint=%+v, %v; want alice", k, err)
-	}
-	if err := db.DeleteKey("alice"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.KeyByFingerprint("SHA256:a"); !errors.Is(err, nua.ErrNotFound) {
-		t.Fatalf("fingerprint survived DeleteKey: %v", err)
-	}
-}
-
 func TestOpenLocked(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nua.db")
 	mustOpen(t, path)

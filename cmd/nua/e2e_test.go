@@ -229,19 +229,19 @@ func TestE2ECommandDoor(t *testing.T) {
 	})
 
 	t.Run("keys", func(t *testing.T) {
-		if out, code := s.SSH(strings.NewReader("not a key"), "keys:add", "junk"); code == 0 {
+		if out, code := s.SSH(strings.NewReader("not a key"), "keys:add", "admin", "junk"); code == 0 {
 			t.Fatalf("keys:add of garbage succeeded:\n%s", out)
 		}
 		other := filepath.Join(t.TempDir(), "second")
 		testutil.Run(t, "", nil, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other)
 		pub, _ := os.ReadFile(other + ".pub")
-		if out, code := s.SSH(bytes.NewReader(pub), "keys:add", "second"); code != 0 {
+		if out, code := s.SSH(bytes.NewReader(pub), "keys:add", "admin", "second"); code != 0 {
 			t.Fatalf("keys:add over ssh: exit %d\n%s", code, out)
 		}
 		if out, code := s.SSHWithKey(other, nil, "apps"); code != 0 {
 			t.Fatalf("added key refused: exit %d\n%s", code, out)
 		}
-		if out, code := s.CLI(nil, "keys:remove", "second"); code != 0 {
+		if out, code := s.CLI(nil, "keys:remove", "admin", "second"); code != 0 {
 			t.Fatalf("keys:remove: exit %d\n%s", code, out)
 		}
 		if _, code := s.SSHWithKey(other, nil, "apps"); code == 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -239,7 +240,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	}
 	defer ln.Close()
 	admin := func(ctx context.Context, req adminsock.Request, in io.Reader, out, errw io.Writer) int {
-		o := commands.Options{Door: commands.Socket, Platform: p, User: req.User, Stdin: in, Stdout: out, Stderr: errw, MaxScale: cfg.maxScale}
+		o := commands.Options{Door: commands.Socket, Platform: p, Who: socketIdentity(req), Stdin: in, Stdout: out, Stderr: errw, MaxScale: cfg.maxScale}
 		return commands.Run(ctx, o, req.Args)
 	}
 
@@ -248,7 +249,11 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		Authorize: p.Authorize, Logger: log.With("component", "sshd"),
 		IdleTimeout: idleTimeout(cfg.sshIdleTimeout),
 		Command: func(ctx context.Context, s sshd.Session) int {
-			o := commands.Options{Door: commands.SSH, Platform: p, User: s.User, Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr, MaxScale: cfg.maxScale}
+			who, ok := sshIdentity(p, s)
+			if !ok {
+				return commands.ExitError
+			}
+			o := commands.Options{Door: commands.SSH, Platform: p, Who: who, Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr, MaxScale: cfg.maxScale}
 			if s.TTY != nil {
 				o.TTY = &nua.TTY{Term: s.TTY.Term, Width: s.TTY.Width, Height: s.TTY.Height, Resize: s.TTY.Resize}
 				if len(s.Args) == 0 || s.Args[0] != "run" { // a terminal in raw mode wants CRLF
@@ -258,7 +263,12 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 			return commands.Run(ctx, o, s.Args)
 		},
 		Git: func(ctx context.Context, s sshd.Session, service, repo string) int {
-			return serveGit(ctx, p, s, service, repo)
+			who, ok := sshIdentity(p, s)
+			if !ok {
+				return commands.ExitError
+			}
+			o := commands.Options{Door: commands.SSH, Platform: p, Who: who}
+			return commands.Git(ctx, o, service, repo, nua.Stdio{Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr})
 		},
 	})
 	if err := ssh.Open(); err != nil {
@@ -351,19 +361,22 @@ func goBuildCache(data string) string {
 	return filepath.Join(data, "cache", "_go-build") // app names cannot hold "_"
 }
 
-// serveGit runs a git session and maps its outcome to an exit status.
-func serveGit(ctx context.Context, p *nua.Platform, s sshd.Session, service, repo string) int {
-	err := p.Git(ctx, service, repo, s.User, nua.Stdio{Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr})
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &exit):
-		return exit.ExitCode() // git has told the client why
-	default:
-		fmt.Fprintf(s.Stderr, " !     %s\n", err)
-		return 1
+// sshIdentity is who holds the key the session authenticated with (its
+// User is the key's fingerprint: see Platform.Authorize); false, once the
+// client is told, when the key is gone since.
+func sshIdentity(p *nua.Platform, s sshd.Session) (nua.Identity, bool) {
+	who, err := p.Identify(s.User)
+	if err != nil {
+		fmt.Fprintf(s.Stderr, " !     %s\n", strings.TrimPrefix(err.Error(), nua.ErrForbidden.Error()+": "))
+		return nua.Identity{}, false
 	}
+	return who, true
+}
+
+// socketIdentity is who calls the admin socket: an admin, root or nua's
+// own account (the socket is theirs only), named as the caller says.
+func socketIdentity(req adminsock.Request) nua.Identity {
+	return nua.Identity{User: cmp.Or(req.User, "local"), Admin: true, Door: nua.DoorSocket, System: true}
 }
 
 // crlf turns \n into \r\n, for a client terminal in raw mode.

@@ -14,12 +14,12 @@ import (
 func appCommands(o Options) []*cli.Command {
 	return []*cli.Command{
 		{
-			Name: "apps", Usage: "list the apps",
+			Name: "apps", Usage: "list the apps you may act on (every app for an admin)",
 			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
 				if err := wantArgs(c, 0, 0); err != nil {
 					return err
 				}
-				apps, err := p.Apps()
+				apps, err := p.AppsFor(caller(c, o))
 				if err != nil {
 					return err
 				}
@@ -30,13 +30,13 @@ func appCommands(o Options) []*cli.Command {
 			}),
 		},
 		{
-			Name: "apps:create", Usage: "create an app (a first push creates it too)", ArgsUsage: "APP",
+			Name: "apps:create", Usage: "create an app you own (a first push creates it too)", ArgsUsage: "APP",
 			Action: daemon(o, func(c *cli.Context, p *nua.Platform) error {
 				name, err := appArgs(c, 1, 1)
 				if err != nil {
 					return err
 				}
-				if _, err := p.CreateApp(name); err != nil {
+				if _, err := p.CreateApp(name, caller(c, o).Owner()); err != nil {
 					return err
 				}
 				fmt.Fprintf(c.App.Writer, "-----> Created %s\n       push to it: git remote add nua ssh://nua@HOST/%s && git push nua main\n", name, name)
@@ -72,8 +72,13 @@ func appCommands(o Options) []*cli.Command {
 				if err != nil {
 					return err
 				}
+				acc, err := p.Access(name)
+				if err != nil {
+					return err
+				}
 				w := c.App.Writer
 				fmt.Fprintf(w, "=== %s\n", a.Name)
+				fmt.Fprintf(w, "Owner:    %s\n", or(acc.Owner, "none (admins only)"))
 				fmt.Fprintf(w, "Branch:   %s\n", or(a.Branch, "main (until the first push)"))
 				fmt.Fprintf(w, "Created:  %s\n", a.Created.Format("2006-01-02 15:04:05 MST"))
 				fmt.Fprintf(w, "Release:  v%d\n", a.Release)
@@ -94,7 +99,7 @@ func appCommands(o Options) []*cli.Command {
 						return err
 					}
 				}
-				return p.Rollback(c.Context, name, v, o.User, c.App.Writer)
+				return p.Rollback(c.Context, name, v, caller(c, o).User, c.App.Writer)
 			}),
 		},
 		{

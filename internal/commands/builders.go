@@ -9,9 +9,7 @@ import (
 
 // builderCommands manage the Cloud Native Buildpacks builders the operator
 // trusts: a builder's lifecycle runs with the container engine's socket,
-// so it is the operator's choice, never an app's. They are admin commands;
-// every key is an admin until nua has users, so any authorised key may run
-// them today; the users and access commands will make them admin-only.
+// so it is the operator's choice, never an app's: admins only (see rules.go).
 func builderCommands(o Options) []*cli.Command {
 	return []*cli.Command{
 		{
@@ -39,7 +37,7 @@ func builderCommands(o Options) []*cli.Command {
 				if err := wantArgs(c, 1, 1); err != nil {
 					return err
 				}
-				b, err := p.TrustBuilder(c.Args().First(), o.User)
+				b, err := p.TrustBuilder(c.Args().First(), caller(c, o).User)
 				if err != nil {
 					return err
 				}

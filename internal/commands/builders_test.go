@@ -20,12 +20,21 @@ func TestBuilderCommands(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	p := nua.New(nua.Config{Store: db})
-	run := func(args ...string) (string, int) {
+	runAs := func(who nua.Identity, args ...string) (string, int) {
 		t.Helper()
 		var out bytes.Buffer
-		o := Options{Door: SSH, Platform: p, User: "alice", Stdout: &out, Stderr: &out, Stdin: strings.NewReader("")}
+		o := Options{Door: SSH, Platform: p, Who: who, Stdout: &out, Stderr: &out, Stdin: strings.NewReader("")}
 		code := Run(context.Background(), o, args)
 		return out.String(), code
+	}
+	run := func(args ...string) (string, int) {
+		t.Helper()
+		return runAs(nua.Identity{User: "alice", Admin: true, Door: nua.DoorSSH}, args...)
+	}
+	for _, args := range [][]string{{"builders"}, {"builders:trust", "paketobuildpacks/builder-jammy-base:0.4"}, {"builders:untrust", "x"}} {
+		if out, code := runAs(nua.Identity{User: "bob", Door: nua.DoorSSH}, args...); code != 1 || !strings.Contains(out, "for admins") {
+			t.Fatalf("%q as a member: exit %d, want 1 and a refusal:\n%s", args, code, out)
+		}
 	}
 	steps := []struct {
 		args []string

@@ -33,8 +33,10 @@ type Options struct {
 	Door Door
 	// Platform runs the daemon commands; nil on the Local door.
 	Platform *nua.Platform
-	// User names who runs the command (a key name over SSH).
-	User string
+	// Who runs the command: the key's user over SSH, an admin on the
+	// socket. Unused on the Local door, whose daemon commands the socket
+	// checks.
+	Who nua.Identity
 	// Forward runs a daemon command line on the server (Local door).
 	Forward func(c *cli.Context, args []string) (int, error)
 	// TTY is the terminal an SSH client asked for, for `run`.
@@ -94,12 +96,21 @@ func Run(ctx context.Context, o Options, args []string) int {
 		fmt.Fprintf(o.Stderr, " !     %s\n", err)
 		return ExitUsage
 	case errors.Is(err, nua.ErrInvalid):
-		fmt.Fprintf(o.Stderr, " !     %s\n", strings.TrimPrefix(err.Error(), nua.ErrInvalid.Error()+": "))
+		fmt.Fprintf(o.Stderr, " !     %s\n", message(err))
 		return ExitUsage
 	default:
-		fmt.Fprintf(o.Stderr, " !     %s\n", err)
+		fmt.Fprintf(o.Stderr, " !     %s\n", message(err))
 		return ExitError
 	}
+}
+
+// message is err as the user reads it, without the sentinel's prefix.
+func message(err error) string {
+	msg := err.Error()
+	for _, sentinel := range []error{nua.ErrInvalid, nua.ErrForbidden} {
+		msg = strings.TrimPrefix(msg, sentinel.Error()+": ")
+	}
+	return msg
 }
 
 // New builds the tree for one run.
@@ -128,11 +139,13 @@ func New(o Options) *cli.App {
 		app.Flags = []cli.Flag{dataFlag()}
 	}
 	for _, group := range [][]*cli.Command{
-		appCommands(o), configCommands(o), psCommands(o), resourceCommands(o), keyCommands(o), builderCommands(o), tokenCommands(o), HookCommands(o), o.Extra,
+		appCommands(o), configCommands(o), psCommands(o), resourceCommands(o), userCommands(o), keyCommands(o),
+		accessCommands(o), eventCommands(o), builderCommands(o), tokenCommands(o), HookCommands(o), o.Extra,
 		{versionCommand(o), doctorCommand(o)},
 	} {
 		app.Commands = append(app.Commands, group...)
 	}
+	guardAll(o, app.Commands)
 	for _, cmd := range app.Commands {
 		cmd.OnUsageError = app.OnUsageError
 		if o.Door == Local && !slices.ContainsFunc(cmd.Flags, isDataFlag) {

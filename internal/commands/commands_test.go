@@ -90,6 +90,8 @@ func TestUsageErrors(t *testing.T) {
 func TestExitStatus(t *testing.T) {
 	var out bytes.Buffer
 	deferred := false
+	rules["fail"] = Rule{Who: LocalOnly}
+	t.Cleanup(func() { delete(rules, "fail") })
 	o := Options{Door: Local, Stdout: &out, Stderr: &out, Extra: []*cli.Command{{
 		Name: "fail",
 		Action: func(*cli.Context) error {

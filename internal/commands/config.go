@@ -73,7 +73,7 @@ func configCommands(o Options) []*cli.Command {
 				if err != nil {
 					return err
 				}
-				return p.SetConfig(c.Context, name, vars, nil, o.User, c.App.Writer)
+				return p.SetConfig(c.Context, name, vars, nil, caller(c, o).User, c.App.Writer)
 			}),
 		},
 		{
@@ -83,7 +83,7 @@ func configCommands(o Options) []*cli.Command {
 				if err != nil {
 					return err
 				}
-				return p.SetConfig(c.Context, name, nil, c.Args().Tail(), o.User, c.App.Writer)
+				return p.SetConfig(c.Context, name, nil, c.Args().Tail(), caller(c, o).User, c.App.Writer)
 			}),
 		},
 	}

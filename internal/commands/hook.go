@@ -2,7 +2,9 @@ package commands
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strings"
 
 	"github.com/nua-paas/nua"
 	"github.com/nua-paas/nua/receiver"
@@ -30,7 +32,7 @@ func HookCommands(o Options) []*cli.Command {
 					"--repo", repo,
 					"--object-dir", os.Getenv("GIT_OBJECT_DIRECTORY"),
 					"--alternates", os.Getenv("GIT_ALTERNATE_OBJECT_DIRECTORIES"),
-					"--user", os.Getenv("NUA_USER"),
+					"--push", os.Getenv("NUA_PUSH"),
 				})
 				if err != nil {
 					return err
@@ -46,17 +48,20 @@ func HookCommands(o Options) []*cli.Command {
 			Name: "hook:pre-receive", Hidden: true,
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "repo"}, &cli.StringFlag{Name: "object-dir"},
-				&cli.StringFlag{Name: "alternates"}, &cli.StringFlag{Name: "user"},
+				&cli.StringFlag{Name: "alternates"},
+				// push names the push session; who pushes is the daemon's
+				// to say (see the PushHook rule).
+				&cli.StringFlag{Name: "push"},
 			},
 			Action: func(c *cli.Context) error {
-				return preReceive(c.Context, c, o.Platform, o.maxScale())
+				return preReceive(c.Context, c, o.Platform, caller(c, o), o.maxScale())
 			},
 		}}
 	}
 	return nil
 }
 
-func preReceive(ctx context.Context, c *cli.Context, p *nua.Platform, maxScale int) error {
+func preReceive(ctx context.Context, c *cli.Context, p *nua.Platform, who nua.Identity, maxScale int) error {
 	app, err := p.AppFromRepoDir(c.String("repo"))
 	if err != nil {
 		return err
@@ -66,12 +71,15 @@ func preReceive(ctx context.Context, c *cli.Context, p *nua.Platform, maxScale i
 		return err
 	}
 	push := nua.Push{
-		App: app, By: c.String("user"),
+		App: app, By: who.User,
 		Quarantine: nua.Quarantine{ObjectDir: c.String("object-dir"), Alternates: c.String("alternates")},
 		MaxScale:   maxScale,
 	}
+	var refs []string
 	for _, u := range ups {
 		push.Updates = append(push.Updates, nua.RefUpdate(u))
+		refs = append(refs, fmt.Sprintf("%s %.7s", u.Ref, u.New))
 	}
+	setDetail(c, strings.Join(refs, ", "))
 	return p.Receive(ctx, push, c.App.Writer)
 }

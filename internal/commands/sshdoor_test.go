@@ -60,7 +60,7 @@ func newDoorRig(f *testing.F) *doorRig {
 			r.mu.Unlock()
 			ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 			defer cancel()
-			o := commands.Options{Door: commands.SSH, Platform: p, User: s.User, Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr}
+			o := commands.Options{Door: commands.SSH, Platform: p, Who: nua.Identity{User: "admin", Admin: true, Key: s.User, Door: nua.DoorSSH}, Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr}
 			return commands.Run(ctx, o, s.Args)
 		},
 		Git: func(ctx context.Context, s sshd.Session, service, repo string) int {
@@ -68,7 +68,7 @@ func newDoorRig(f *testing.F) *doorRig {
 			p := r.p
 			r.gitRepo = repo
 			r.mu.Unlock()
-			if err := p.Git(ctx, service, repo, s.User, nua.Stdio{Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr}); err != nil {
+			if err := p.Git(ctx, service, repo, nua.Identity{User: "admin", Admin: true, Key: s.User, Door: nua.DoorSSH}, nua.Stdio{Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr}); err != nil {
 				return 1
 			}
 			return 0
@@ -107,7 +107,7 @@ func (r *doorRig) reset(t *testing.T) {
 	rt := nuaruntime.New(nuaruntime.Config{DataDir: data, Builder: buildpacks.New(nil), Procs: procs, Router: px})
 	recv := receiver.New(receiver.Config{ReposDir: filepath.Join(data, "repos"), Hook: []string{"/bin/false"}})
 	p := nua.New(nua.Config{DataDir: data, Domain: "example.test", Store: db, Builder: rt, Runner: rt, Monitor: rt, Repos: repos{recv}})
-	if _, err := p.CreateApp("web"); err != nil {
+	if _, err := p.CreateApp("web", "admin"); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.SetConfig(context.Background(), "web", map[string]string{"GREETING": "hi"}, nil, "fuzzer", io.Discard); err != nil {

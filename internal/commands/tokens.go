@@ -17,9 +17,15 @@ func tokenCommands(o Options) []*cli.Command {
 				if err := wantArgs(c, 0, 0); err != nil {
 					return err
 				}
-				ts, err := p.Tokens()
+				all, err := p.Tokens()
 				if err != nil {
 					return err
+				}
+				var ts []nua.Token
+				for _, t := range all {
+					if o.Who.Admin || t.User == o.Who.User {
+						ts = append(ts, t)
+					}
 				}
 				if len(ts) == 0 {
 					fmt.Fprintln(c.App.Writer, "no tokens: make one with `tokens:create [--expires 30d] [--name NAME]`")
@@ -50,7 +56,7 @@ func tokenCommands(o Options) []*cli.Command {
 				if err != nil {
 					return err
 				}
-				secret, t, err := p.CreateToken(o.User, c.String("name"), ttl)
+				secret, t, err := p.CreateToken(o.Who.User, c.String("name"), ttl)
 				if err != nil {
 					return err
 				}
@@ -67,7 +73,11 @@ func tokenCommands(o Options) []*cli.Command {
 				if err := wantArgs(c, 1, 1); err != nil {
 					return err
 				}
-				t, err := p.RevokeToken(c.Args().First())
+				owner := o.Who.User
+				if o.Who.Admin {
+					owner = ""
+				}
+				t, err := p.RevokeToken(c.Args().First(), owner)
 				if err != nil {
 					return err
 				}

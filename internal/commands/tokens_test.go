@@ -18,7 +18,7 @@ import (
 func run(t *testing.T, p *nua.Platform, user string, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errw bytes.Buffer
-	o := commands.Options{Door: commands.SSH, Platform: p, User: user, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errw}
+	o := commands.Options{Door: commands.SSH, Platform: p, Who: nua.Identity{User: user, Admin: user == "admin", Door: nua.DoorSSH}, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errw}
 	code := commands.Run(context.Background(), o, args)
 	return out.String(), errw.String(), code
 }
@@ -74,6 +74,17 @@ func TestTokenCommands(t *testing.T) {
 	}
 	if ts, _ := p.Tokens(); len(ts) != 1 {
 		t.Fatalf("%d tokens after bad input, want 1", len(ts))
+	}
+
+	// Another member neither ends alice's token nor learns it exists.
+	if out, errw, code := run(t, p, "bob", "tokens:revoke", id); code != commands.ExitError || !strings.Contains(errw, "not found") {
+		t.Fatalf("bob revoking alice's token: exit %d\n%s%s", code, out, errw)
+	}
+	if user, err := p.TokenUser(secret); err != nil || user != "alice" {
+		t.Fatalf("alice's token after bob's try: %q, %v", user, err)
+	}
+	if out, _, _ := run(t, p, "bob", "tokens"); strings.Contains(out, id) {
+		t.Fatalf("bob's tokens list alice's:\n%s", out)
 	}
 
 	out, _, code = run(t, p, "alice", "tokens:revoke", id)

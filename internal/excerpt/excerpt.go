@@ -10,12 +10,16 @@ const Max = 80
 
 // Of returns s when it is at most Max bytes long, else its first Max bytes,
 // less a multi-byte character the cut would split, followed by "...".
-func Of(s string) string {
-	if len(s) <= Max {
+func Of(s string) string { return Within(s, Max) }
+
+// Within is Of with n bytes in place of Max: for a longer quote, such as
+// the details of an event in the audit trail.
+func Within(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := Max
-	for i := Max; i > Max-utf8.UTFMax && i > 0; i-- {
+	cut := n
+	for i := n; i > n-utf8.UTFMax && i > 0; i-- {
 		if utf8.RuneStart(s[i]) {
 			cut = i
 			break

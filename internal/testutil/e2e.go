@@ -72,6 +72,18 @@ func StartServer(tb testing.TB, extra ...string) *Server {
 // environment.
 func StartServerEnv(tb testing.TB, env []string, extra ...string) *Server {
 	tb.Helper()
+	return startServer(tb, env, nil, extra)
+}
+
+// StartServerData is StartServer on a data directory that prepare fills
+// first, e.g. with a nua.db an older nua wrote.
+func StartServerData(tb testing.TB, prepare func(data string), extra ...string) *Server {
+	tb.Helper()
+	return startServer(tb, nil, prepare, extra)
+}
+
+func startServer(tb testing.TB, env []string, prepare func(data string), extra []string) *Server {
+	tb.Helper()
 	nua, traefik := Binaries(tb)
 	dir := tb.TempDir()
 	// As root the server sandboxes apps, whose users must pass through
@@ -86,8 +98,11 @@ func StartServerEnv(tb testing.TB, env []string, extra ...string) *Server {
 		Env: env, extra: extra,
 	}
 	must(tb, os.MkdirAll(filepath.Join(s.Home, ".ssh"), 0o700))
-	s.Key = filepath.Join(s.Home, ".ssh", "id_ed25519")
-	Run(tb, "", nil, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", s.Key)
+	s.Key = s.NewKey("id_ed25519")
+	if prepare != nil {
+		must(tb, os.MkdirAll(s.Data, 0o700))
+		prepare(s.Data)
+	}
 	// Another test may bind a port between its pick and the server's
 	// bind: that one failure is retried with fresh ports.
 	for attempt := 1; ; attempt++ {
@@ -101,11 +116,7 @@ func StartServerEnv(tb testing.TB, env []string, extra ...string) *Server {
 		s.SSHPort, s.HTTPPort = FreePort(tb), FreePort(tb)
 	}
 	tb.Cleanup(s.Stop)
-	pub, err := os.ReadFile(s.Key + ".pub")
-	must(tb, err)
-	if out, code := s.CLI(bytes.NewReader(pub), "keys:add", "tester"); code != 0 {
-		tb.Fatalf("keys:add: exit %d: %s", code, out)
-	}
+	s.AddKey("admin", "tester", s.Key)
 	return s
 }
 
@@ -250,10 +261,13 @@ func (s *Server) sshArgs(key string) []string {
 }
 
 // GitEnv is the environment for git commands that talk to the server.
-func (s *Server) GitEnv() []string {
+func (s *Server) GitEnv() []string { return s.GitEnvKey(s.Key) }
+
+// GitEnvKey is GitEnv with another client key.
+func (s *Server) GitEnvKey(key string) []string {
 	return append(os.Environ(),
 		"HOME="+s.Home, "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_SSH_COMMAND=ssh "+strings.Join(s.sshArgs(s.Key), " "),
+		"GIT_SSH_COMMAND=ssh "+strings.Join(s.sshArgs(key), " "),
 		"GIT_AUTHOR_NAME=tester", "GIT_AUTHOR_EMAIL=tester@example.org",
 		"GIT_COMMITTER_NAME=tester", "GIT_COMMITTER_EMAIL=tester@example.org",
 	)
@@ -274,8 +288,14 @@ func (s *Server) Push(repo, app string, args ...string) (string, int) {
 // Git runs git in repo with the server's client environment.
 func (s *Server) Git(repo string, args ...string) (string, int) {
 	s.tb.Helper()
+	return s.GitWithKey(s.Key, repo, args...)
+}
+
+// GitWithKey is Git with another client key.
+func (s *Server) GitWithKey(key, repo string, args ...string) (string, int) {
+	s.tb.Helper()
 	cmd := exec.Command("git", args...)
-	cmd.Dir, cmd.Env = repo, s.GitEnv()
+	cmd.Dir, cmd.Env = repo, s.GitEnvKey(key)
 	return combined(s.tb, cmd)
 }
 
