@@ -174,6 +174,7 @@ func cnbEnvApp(t *testing.T, src, dump string) *buildpacks.Builder {
 	}
 	tc := cnb.New()
 	tc.Helper = wrapper
+	tc.Trusted = func() ([]string, error) { return []string{"nua-cnb-builder:local"}, nil }
 	return buildpacks.New([]buildpacks.Buildpack{tc}, buildpacks.WithTimeout(5*time.Minute))
 }
 
