@@ -84,7 +84,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzParseLimits$$' -fuzztime 5000x .
 	$(GO) test -run XXX -fuzz '^FuzzCheckImageRef$$' -fuzztime 2000x ./buildpacks/
 	$(GO) test -run XXX -fuzz '^FuzzCheckBuildpackLocator$$' -fuzztime 2000x ./toolchains/cnb/
-	$(GO) test -run XXX -fuzz '^FuzzParseSize$$' -fuzztime 2000x ./receiver/
+	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime 2000x ./internal/bytesize/
 	$(GO) test -run XXX -fuzz '^FuzzAppJSONCheckScale$$' -fuzztime 2000x .
 
 lint:

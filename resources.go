@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nua-paas/nua/internal/bytesize"
+
 	"github.com/nua-paas/nua/internal/buildout"
 )
 
@@ -59,25 +61,11 @@ func ParseLimits(args []string) (set Limits, reset []string, err error) {
 }
 
 func parseSize(v string) (int64, error) {
-	mult := int64(1)
-	if n := len(v); n > 0 {
-		switch v[n-1] {
-		case 'K', 'k':
-			mult = 1 << 10
-		case 'M', 'm':
-			mult = 1 << 20
-		case 'G', 'g':
-			mult = 1 << 30
-		}
-		if mult > 1 {
-			v = v[:n-1]
-		}
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n <= 0 || n > MaxMemory/mult || n*mult < MinMemory {
+	n, err := bytesize.Parse(v)
+	if err != nil || n < MinMemory || n > MaxMemory {
 		return 0, fmt.Errorf("%w: memory=%s: give a size from 16M to 1024G, e.g. 512M", ErrInvalid, clip(v))
 	}
-	return n * mult, nil
+	return n, nil
 }
 
 func parseCPU(v string) (float64, error) {

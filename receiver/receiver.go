@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/nua-paas/nua/internal/bytesize"
+
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -169,7 +171,7 @@ func (r *Receiver) ReceivePack(ctx context.Context, app string, env []string, s 
 	if in.over.Load() {
 		r.log.Warn("push over the cap", "app", app, "max", r.cfg.MaxPushSize)
 		return fmt.Errorf("%w: the push sent more than %s, this server's cap (nua server --max-push-size), and was refused; nothing was deployed: keep large files out of git, or ask the operator to raise the cap",
-			ErrPushTooLarge, FormatSize(r.cfg.MaxPushSize))
+			ErrPushTooLarge, bytesize.Format(r.cfg.MaxPushSize))
 	}
 	return err
 }

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nua-paas/nua/internal/bytesize"
+
 	"github.com/nua-paas/nua"
 	"github.com/nua-paas/nua/buildpacks"
 	"github.com/nua-paas/nua/internal/adminsock"
@@ -88,9 +90,9 @@ func (c *serverConfig) validate() error {
 		return fmt.Errorf("--sandbox %q: use on or off", c.sandbox)
 	}
 	if c.maxPushSizeFlag == "" {
-		c.maxPushSizeFlag = receiver.FormatSize(receiver.DefaultMaxPushSize)
+		c.maxPushSizeFlag = bytesize.Format(receiver.DefaultMaxPushSize)
 	}
-	n, err := receiver.ParseSize(c.maxPushSizeFlag)
+	n, err := bytesize.Parse(c.maxPushSizeFlag)
 	if err != nil {
 		return fmt.Errorf("--max-push-size: %w", err)
 	}
