@@ -1,7 +1,6 @@
 package buildpacks_test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,10 +10,7 @@ import (
 
 // The test binary is the sandbox's helper, as nua's binary is the daemon's.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperCommand {
-		fmt.Fprintln(os.Stderr, sandbox.Exec(os.Args[2:]))
-		os.Exit(126)
-	}
+	sandbox.ServeHelper()
 	os.Exit(m.Run())
 }
 

@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,12 +14,8 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperCommand {
-		// The daemon starts an app's code through here; it returns only on failure.
-		err := sandbox.Exec(os.Args[2:])
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(126)
-	}
+	// The daemon starts an app's code through here.
+	sandbox.ServeHelper()
 	// The first SIGINT or SIGTERM asks the command to stop gracefully; the
 	// signals then get their default action back, so a second one ends nua
 	// at once (the daemon's children go with it: procman's guards, Traefik's

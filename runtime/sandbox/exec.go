@@ -139,3 +139,15 @@ func lookPath(file, path string) (string, error) {
 	}
 	return "", fmt.Errorf("sandbox-exec: %q not found in the app's PATH", file)
 }
+
+// ServeHelper makes the running binary the sandbox's helper: when it was
+// started as HelperCommand, it applies the sandbox and execs the command,
+// exiting 126 on failure; otherwise it returns at once. nua's main calls
+// it first, and so do the tests whose binary stands in for nua's.
+func ServeHelper() {
+	if len(os.Args) < 2 || os.Args[1] != HelperCommand {
+		return
+	}
+	fmt.Fprintln(os.Stderr, Exec(os.Args[2:]))
+	os.Exit(126)
+}

@@ -17,10 +17,7 @@ import (
 
 // The test binary is its own sandbox helper, as nua's binary is the daemon's.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperCommand {
-		fmt.Fprintln(os.Stderr, sandbox.Exec(os.Args[2:]))
-		os.Exit(126)
-	}
+	sandbox.ServeHelper()
 	os.Exit(m.Run())
 }
 
