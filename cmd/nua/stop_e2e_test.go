@@ -40,7 +40,12 @@ func TestE2ESecondSignalForcesStop(t *testing.T) {
 	})
 	testutil.Eventually(t, 30*time.Second, "the follower's session open", func() (bool, string) {
 		log := s.Log()
-		return strings.Contains(log, `msg=command component=sshd user=tester args="[logs -t held]"`), log[max(0, len(log)-2000):]
+		for line := range strings.Lines(log) {
+			if strings.Contains(line, "msg=command component=sshd ") && strings.Contains(line, `args="[logs -t held]"`) {
+				return true, ""
+			}
+		}
+		return false, log[max(0, len(log)-2000):]
 	})
 
 	from := len(s.Log())
