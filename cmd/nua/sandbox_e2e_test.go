@@ -323,3 +323,18 @@ func procState(pid int) string {
 	}
 	return f[0]
 }
+
+// TestE2EDataDirInGitCheckout runs the server as `make run` does, with its
+// data dir inside a git checkout that root owns: a Go app's build, as its
+// own user, still succeeds (git refuses such a repository to other users,
+// and the build must not ask it).
+func TestE2EDataDirInGitCheckout(t *testing.T) {
+	t.Parallel()
+	s := testutil.StartServerData(t, func(data string) {
+		testutil.Run(t, filepath.Dir(data), nil, "git", "init", "-q")
+	})
+	mustPush(t, s, testutil.NewRepo(t, "goapp"), "hello")
+	if status, body := s.Get("hello", "/"); status != 200 || !strings.Contains(body, "hello from goapp") {
+		t.Fatalf("GET hello: %d %q", status, body)
+	}
+}

@@ -163,7 +163,9 @@ func BuildFlags(b *buildpacks.Build) ([]string, error) {
 
 // installed returns the names of the binaries go install wrote to bin.
 func installed(ctx context.Context, b *buildpacks.Build, goCmd string, env []string) ([]string, error) {
-	cmd := b.Command(ctx, goCmd, "list", "-f", `{{if eq .Name "main"}}{{.Target}}{{end}}`, "./...")
+	// -buildvcs=false as for go install: the source may sit below a git
+	// repository its user may not read (a data dir inside a checkout).
+	cmd := b.Command(ctx, goCmd, "list", "-buildvcs=false", "-f", `{{if eq .Name "main"}}{{.Target}}{{end}}`, "./...")
 	cmd.Env, cmd.Stdout = env, nil
 	out, err := cmd.Output()
 	if err != nil {
