@@ -93,7 +93,7 @@ func (b *Builder) candidates(forced string) ([]Buildpack, error) {
 
 // checkAvailable fails a build by bp, when its engine is missing, with one
 // line saying which backend was chosen, why, and what is missing.
-func checkAvailable(ctx context.Context, bp Buildpack, forced string) error {
+func checkAvailable(ctx context.Context, bp Buildpack, why string) error {
 	be, ok := bp.(Backend)
 	if !ok {
 		return nil
@@ -101,17 +101,6 @@ func checkAvailable(ctx context.Context, bp Buildpack, forced string) error {
 	err := be.Available(ctx)
 	if err == nil {
 		return nil
-	}
-	why := "detected"
-	if lf, ok := bp.(LooksFor); ok { // "a Dockerfile (Docker)" → "a Dockerfile"
-		what := lf.LooksFor()
-		if i := strings.LastIndex(what, " ("); i > 0 && strings.HasSuffix(what, ")") {
-			what = what[:i]
-		}
-		why = "the app has " + what
-	}
-	if forced != "" {
-		why = BuilderKey + "=" + forced
 	}
 	return fmt.Errorf("%w: %s backend chosen (%s) but %v; or set %s=native to build without it",
 		ErrUnavailable, be.Backend(), why, err, BuilderKey)

@@ -116,3 +116,67 @@ func TestBuilderPlaceRemove(t *testing.T) {
 		t.Fatalf("Check()=%v, want keys %v", got, want)
 	}
 }
+
+// TestBuilderChoice checks the rule that picks what builds an app, with
+// the language toolchains listed before the backends as Builtin lists
+// them: what the build says it chose, and what it ignored.
+func TestBuilderChoice(t *testing.T) {
+	tests := []struct {
+		name    string
+		files   map[string]string
+		env     []string
+		want    string   // the buildpack that builds, "" = the build fails
+		says    []string // lines the build output has
+		errText string
+	}{
+		{
+			name: "a Dockerfile beside a native app is ignored", files: map[string]string{"app.docker": "", "app.x": ""}, want: "Native",
+			says: []string{"app.docker ignored: the Native buildpack builds the app; NUA_BUILDER=docker builds with it"},
+		},
+		{name: "a backend alone builds", files: map[string]string{"app.docker": ""}, want: "Docker"},
+		{
+			name: "heroku.yml asks for Docker", files: map[string]string{"app.docker": "", "app.x": "", "heroku.yml": "build:\n  docker:\n    web: Dockerfile\n"},
+			want: "Docker", says: []string{"Chosen by heroku.yml's build section"},
+		},
+		{
+			name: "NUA_BUILDER wins over heroku.yml", files: map[string]string{"app.docker": "", "app.x": "", "heroku.yml": "build:\n  docker:\n    web: Dockerfile\n"},
+			env: []string{"NUA_BUILDER=native"}, want: "Native", says: []string{"Chosen by NUA_BUILDER=native"},
+		},
+		{
+			name: "heroku.yml without a build section", files: map[string]string{"app.docker": "", "app.x": "", "heroku.yml": "run:\n  web: ./server\n"}, want: "Native",
+			says: []string{"app.docker ignored"},
+		},
+		{
+			name: "heroku.yml asks for Docker, no Dockerfile", files: map[string]string{"app.x": "", "heroku.yml": "build:\n  docker:\n    web: Dockerfile\n"},
+			errText: "heroku.yml's build section, and nua looks for app.docker (Docker)",
+		},
+		{name: "heroku.yml that does not parse", files: map[string]string{"app.x": "", "heroku.yml": "build: [\n"}, errText: "read heroku.yml: yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			docker := newBackend("Docker", "docker", nil)
+			nix := newBackend("Nix", "nix", nil)
+			native := &fakePack{name: "Native", detect: hasFile("app.x"), build: setsWeb("run")}
+			b := buildpacks.New([]buildpacks.Buildpack{native, docker, nix})
+			var out strings.Builder
+			res, err := b.Build(t.Context(), mustSrc(t, tt.files), t.TempDir(), tt.env, nil, &out)
+			if tt.want == "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errText) {
+					t.Fatalf("Build: %v, want an error with %q", err, tt.errText)
+				}
+				return
+			}
+			if err != nil || res.Buildpack != tt.want {
+				t.Fatalf("Build: %q, %v; want %q\n%s", res.Buildpack, err, tt.want, out.String())
+			}
+			for _, line := range tt.says {
+				if !strings.Contains(out.String(), line) {
+					t.Errorf("build output lacks %q:\n%s", line, out.String())
+				}
+			}
+			if len(tt.says) == 0 && strings.Contains(out.String(), "ignored") {
+				t.Errorf("build output says something was ignored:\n%s", out.String())
+			}
+		})
+	}
+}

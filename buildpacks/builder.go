@@ -132,12 +132,16 @@ func (b *Builder) Build(ctx context.Context, src, cache string, env []string, sb
 	}
 	var bp Buildpack // a built-in one, when no external buildpacks are named
 	if list == nil {
-		forced, _ := build.Getenv(BuilderKey)
-		if bp, err = b.detect(src, forced); err != nil {
+		var c choice
+		if c, err = b.choose(src, build); err != nil {
 			return Result{}, err
 		}
+		bp = c.bp
 		out.Step("%s app detected", bp.Name())
-		if err := checkAvailable(ctx, bp, forced); err != nil {
+		for _, line := range c.lines() {
+			out.Info("%s", line)
+		}
+		if err := checkAvailable(ctx, bp, c.why); err != nil {
 			return Result{}, err
 		}
 	}
@@ -245,28 +249,6 @@ func readProcfile(src string) (procman.Procfile, error) {
 	}
 	defer f.Close()
 	return procman.ParseProcfile(f)
-}
-
-// detect returns the first buildpack that recognises src among those the
-// NUA_BUILDER setting forced allows.
-func (b *Builder) detect(src, forced string) (Buildpack, error) {
-	bps, err := b.candidates(forced)
-	if err != nil {
-		return nil, err
-	}
-	for _, bp := range bps {
-		ok, err := bp.Detect(src)
-		if err != nil {
-			return nil, fmt.Errorf("detect %s app: %w", bp.Name(), err)
-		}
-		if ok {
-			return bp, nil
-		}
-	}
-	if forced != "" {
-		return nil, fmt.Errorf("%w: %s=%s, and nua looks for %s", ErrNoApp, BuilderKey, forced, looksFor(bps))
-	}
-	return nil, fmt.Errorf("%w: nua looks for %s", ErrNoApp, looksFor(bps))
 }
 
 // looksFor lists what bps detect: "go.mod (Go), index.html

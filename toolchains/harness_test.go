@@ -202,8 +202,8 @@ var samples = []struct {
 	{
 		app:   "empty",
 		errIs: buildpacks.ErrNoApp,
-		errText: "no app detected: nua looks for flake.nix or default.nix (Nix), a project.toml (Cloud Native Buildpacks), a Dockerfile (Docker), go.mod (Go), package.json (Node.js), " +
-			"requirements.txt, pyproject.toml, setup.py or Pipfile (Python), Gemfile (Ruby), Cargo.toml (Rust), index.html (static site) or a Procfile",
+		errText: "no app detected: nua looks for go.mod (Go), package.json (Node.js), requirements.txt, pyproject.toml, setup.py or Pipfile (Python), " +
+			"Gemfile (Ruby), Cargo.toml (Rust), flake.nix or default.nix (Nix), a project.toml (Cloud Native Buildpacks), a Dockerfile (Docker), index.html (static site) or a Procfile",
 	},
 }
 
@@ -593,7 +593,7 @@ func TestBuiltinOrder(t *testing.T) {
 	for _, bp := range toolchains.Builtin(toolchains.Config{}) {
 		got = append(got, bp.Name())
 	}
-	if want := []string{"Nix", "Cloud Native Buildpacks", "Dockerfile", "Go", "Node.js", "Python", "Ruby", "Rust", "Static", "Procfile"}; !slices.Equal(got, want) {
+	if want := []string{"Go", "Node.js", "Python", "Ruby", "Rust", "Nix", "Cloud Native Buildpacks", "Dockerfile", "Static", "Procfile"}; !slices.Equal(got, want) {
 		t.Fatalf("Builtin()=%v, want %v", got, want)
 	}
 }
@@ -647,5 +647,25 @@ func TestCNBProjectBuildpacksRefused(t *testing.T) {
 	want := "build Cloud Native Buildpacks app: project.toml buildpack file:///etc: bad buildpack URL: this server takes no buildpack from its own disk"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("Build: %v, want %q\n%s", err, want, out.String())
+	}
+}
+
+// TestBuildIgnoresDockerfileBesideGoMod builds a Go app that ships a
+// Dockerfile for other platforms, as many do: the Go toolchain builds it,
+// with no container engine, and the build says what it ignored.
+func TestBuildIgnoresDockerfileBesideGoMod(t *testing.T) {
+	needTool(t, "go")
+	slug := copyApp(t, "goapp")
+	write(t, filepath.Join(slug, "Dockerfile"), "FROM golang:1.26\nCOPY . /app\nRUN go build -o /app/server /app\nCMD [\"/app/server\"]\n")
+	var out bytes.Buffer
+	res, err := newBuilder().Build(t.Context(), slug, mustCache(t), nil, nil, &out)
+	if err != nil {
+		t.Fatalf("Build: %v\n%s", err, out.String())
+	}
+	if res.Buildpack != "Go" {
+		t.Fatalf("built by %s, want Go\n%s", res.Buildpack, out.String())
+	}
+	if want := "a Dockerfile ignored: the Go buildpack builds the app; NUA_BUILDER=docker builds with it"; !strings.Contains(out.String(), want) {
+		t.Fatalf("build output lacks %q:\n%s", want, out.String())
 	}
 }

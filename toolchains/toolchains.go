@@ -41,25 +41,27 @@ type Config struct {
 }
 
 // Builtin returns the built-in buildpacks in detection order: the first one
-// that detects an app builds it. The build backends come first: a
-// flake.nix, a project.toml or a Dockerfile says how the app wants to be
-// built more precisely than a go.mod does. Then the language toolchains, so
-// a Node.js or Python app with an index.html is not taken for a static
-// site. Generic comes last, since apps of the other kinds may have a
+// that detects an app builds it. The language toolchains come first, as on
+// Heroku: a repository that ships a Dockerfile or a flake.nix for other
+// platforms beside its go.mod is still a Go app, built natively (the build
+// says what it ignored; NUA_BUILDER or heroku.yml chooses a backend). Then
+// the backends, for apps no language toolchain recognises; then the static
+// site, so a Node.js or Python app with an index.html is not taken for
+// one; generic comes last, since apps of the other kinds may have a
 // Procfile too.
 func Builtin(cfg Config) []buildpacks.Buildpack {
 	c, d := cnb.New(), docker.New()
 	c.Nua, d.Nua = cfg.Nua, cfg.Nua
 	c.Trusted, c.AnyBuilder, c.BuildpacksDir = cfg.TrustedBuilders, cfg.AnyBuilder, cfg.BuildpacksDir
 	return []buildpacks.Buildpack{
-		nix.New(),
-		c,
-		d,
 		&golang.Toolchain{BuildCache: cfg.GoBuildCache},
 		node.New(),
 		&python.Toolchain{SeedDir: cfg.PythonSeeds},
 		ruby.New(),
 		rust.New(),
+		nix.New(),
+		c,
+		d,
 		&static.Toolchain{Nua: cfg.Nua},
 		generic.New(),
 	}
