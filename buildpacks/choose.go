@@ -23,9 +23,9 @@ import (
 // choice is the buildpack a build uses and why.
 type choice struct {
 	bp      Buildpack
-	why     string   // "the app has a Dockerfile", "NUA_BUILDER=docker"
+	why     string      // "the app has a Dockerfile", "NUA_BUILDER=docker"
 	ignored []Buildpack // backends that recognise the app too
-	asked   bool     // the app named the backend
+	asked   bool        // the app named the backend
 }
 
 // lines says what the build output shows of the choice, beyond the
