@@ -109,7 +109,9 @@ func (c *Cache) Get(ctx context.Context, name string, want Want) (Package, error
 	return Package{Name: name, Version: best, Dir: dir, Fetched: true}, nil
 }
 
-func (c *Cache) registry() string { return strings.TrimSuffix(cmp.Or(c.Registry, DefaultRegistry), "/") }
+func (c *Cache) registry() string {
+	return strings.TrimSuffix(cmp.Or(c.Registry, DefaultRegistry), "/")
+}
 
 func (c *Cache) client() *http.Client {
 	if c.Client != nil {
