@@ -25,6 +25,7 @@ type Builder struct {
 	buildpacks    []Buildpack
 	timeout       time.Duration
 	protected     []string
+	shared        []string // inside protected, but slugs may link there
 	buildpacksDir string // "" = no buildpack from the server's disk
 	limits        sandbox.Limits
 }
@@ -61,6 +62,18 @@ func WithProtected(dirs ...string) Option {
 		for _, d := range dirs {
 			if abs, err := filepath.Abs(d); err == nil && d != "" {
 				b.protected = append(b.protected, abs)
+			}
+		}
+	}
+}
+
+// WithShared names dirs inside a protected one that slugs may link into:
+// the runtime cache, whose read-only Node.js versions apps share.
+func WithShared(dirs ...string) Option {
+	return func(b *Builder) {
+		for _, d := range dirs {
+			if abs, err := filepath.Abs(d); err == nil && d != "" {
+				b.shared = append(b.shared, abs)
 			}
 		}
 	}
@@ -159,7 +172,7 @@ func (b *Builder) Build(ctx context.Context, src, cache string, env []string, sb
 	if err := b.buildError(ctx, name, list, from, err); err != nil {
 		return Result{}, err
 	}
-	if err := checkLinks(src, b.protectedDirs(build)); err != nil {
+	if err := checkLinks(src, b.protectedDirs(build), b.shared); err != nil {
 		return Result{}, fmt.Errorf("check the %s slug: %w", name, err)
 	}
 	procs, err := discover(out, build.Processes, procfile)

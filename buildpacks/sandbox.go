@@ -87,8 +87,9 @@ func prepareToolDirs(cache string) (home, tmp string, err error) {
 // relative path, or that points into one of the protected dirs (the app's
 // cache, nua's data dir). An absolute link to another host file, such as a
 // virtualenv's bin/python pointing at /usr/bin/python3, is allowed: the
-// slug runs on the host that built it.
-func checkLinks(slug string, protected []string) error {
+// slug runs on the host that built it; so is one by an absolute path into
+// a shared dir (the runtime cache) inside a protected one.
+func checkLinks(slug string, protected, shared []string) error {
 	return filepath.WalkDir(slug, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -110,6 +111,9 @@ func checkLinks(slug string, protected []string) error {
 		}
 		if !filepath.IsAbs(target) {
 			return fmt.Errorf("%w: symlink %s -> %s leaves the slug: make it point inside the app", ErrOutside, rel, target)
+		}
+		if slices.ContainsFunc(shared, func(d string) bool { return within(d, resolved) && !strings.Contains(target, "..") }) {
+			return nil
 		}
 		for _, p := range protected {
 			if p != "" && within(p, resolved) {

@@ -96,6 +96,32 @@ var samples = []struct {
 		run:  runNodeApp,
 	},
 	{
+		app:       "node18",
+		buildpack: "Node.js",
+		procs:     map[string]string{"web": "npm start"},
+		output: []string{
+			"-----> Using node 18.", " (engines.node in package.json: 18.x), ", "nua's runtime cache\n",
+			"       Using npm ", "       npm ci --no-audit --no-fund --prefer-offline\n", "       wrote built.txt\n",
+		},
+		run: runProvided("node18", "v18.", "npm/"),
+	},
+	{
+		app:       "node-yarn",
+		buildpack: "Node.js",
+		procs:     map[string]string{"web": "npm start"},
+		output:    []string{"       Using yarn 1.", "       yarn install --frozen-lockfile --non-interactive\n", "       yarn run build\n"},
+		needs:     "node",
+		run:       runProvided("node-yarn", "v", "yarn/1."),
+	},
+	{
+		app:       "node-pnpm",
+		buildpack: "Node.js",
+		procs:     map[string]string{"web": "npm start"},
+		output:    []string{"       Using pnpm 8.15.9, ", "       pnpm install --frozen-lockfile\n", "       pnpm run build\n"},
+		needs:     "node",
+		run:       runProvided("node-pnpm", "v", "pnpm/8.15.9"),
+	},
+	{
 		app:       "pyapp",
 		buildpack: "Python",
 		procs:     map[string]string{"web": "python app.py"},
@@ -543,9 +569,20 @@ func freePort(t *testing.T) string {
 	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 
+// runtimesDir is the machine's cache of the runtimes nua provides (Node.js
+// versions, npm, yarn, pnpm from the npm registry), kept between test runs
+// as a server keeps its own: only the first run downloads.
+var runtimesDir = func() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "nua", "runtimes")
+}()
+
 func newBuilder() *buildpacks.Builder {
 	return buildpacks.New(toolchains.Builtin(toolchains.Config{
-		PythonSeeds: pythonSeeds, Nua: nuaProgram,
+		PythonSeeds: pythonSeeds, Nua: nuaProgram, RuntimesDir: runtimesDir,
 		TrustedBuilders: func() ([]string, error) { return []string{"nua-cnb-builder:local"}, nil },
 	}), buildpacks.WithTimeout(5*time.Minute))
 }

@@ -51,6 +51,25 @@ func runNodeApp(t *testing.T, slug string, procs map[string]string) {
 	stopApp(t, web)
 }
 
+// runProvided returns the check of a sample built with a runtime or a
+// package manager nua provides: npm start runs on the node the slug's bin
+// links to, whose version starts with node, and the build script ran under
+// the package manager agent names.
+func runProvided(app, node, agent string) func(t *testing.T, slug string, procs map[string]string) {
+	return func(t *testing.T, slug string, procs map[string]string) {
+		port := freePort(t)
+		web := startApp(t, slug, procs["web"], "PORT="+port)
+		base := "http://127.0.0.1:" + port
+		if got, want := mustGet(t, base+"/"), "hello from "+app+" on node "+node; !strings.HasPrefix(got, want) {
+			t.Fatalf("GET / = %q, want it to start with %q", got, want)
+		}
+		if got, want := mustGet(t, base+"/built"), "built on node "+node; !strings.HasPrefix(got, want) || !strings.Contains(got, " by "+agent) {
+			t.Fatalf("GET /built = %q, want %q... by %s", got, want, agent)
+		}
+		stopApp(t, web)
+	}
+}
+
 // runPyApp runs the built Python sample as procman would: python on PATH
 // is the virtualenv's, wherever the slug is.
 func runPyApp(t *testing.T, slug string, procs map[string]string) {

@@ -3,11 +3,15 @@
 package toolchains
 
 import (
+	"cmp"
+	"os"
+
 	"github.com/nua-paas/nua/buildpacks"
 	"github.com/nua-paas/nua/toolchains/cnb"
 	"github.com/nua-paas/nua/toolchains/docker"
 	"github.com/nua-paas/nua/toolchains/generic"
 	"github.com/nua-paas/nua/toolchains/golang"
+	"github.com/nua-paas/nua/toolchains/internal/npmreg"
 	"github.com/nua-paas/nua/toolchains/nix"
 	"github.com/nua-paas/nua/toolchains/node"
 	"github.com/nua-paas/nua/toolchains/python"
@@ -38,6 +42,10 @@ type Config struct {
 	// BuildpacksDir is the only dir project.toml's buildpacks may come
 	// from by path (nua server --buildpacks-dir); "" allows none.
 	BuildpacksDir string
+	// RuntimesDir caches the Node.js, npm, yarn and pnpm versions apps
+	// ask for that the server lacks, fetched from the npm registry
+	// (NPM_CONFIG_REGISTRY, else the public one); "" provides none.
+	RuntimesDir string
 }
 
 // Builtin returns the built-in buildpacks in detection order: the first one
@@ -53,9 +61,13 @@ func Builtin(cfg Config) []buildpacks.Buildpack {
 	c, d := cnb.New(), docker.New()
 	c.Nua, d.Nua = cfg.Nua, cfg.Nua
 	c.Trusted, c.AnyBuilder, c.BuildpacksDir = cfg.TrustedBuilders, cfg.AnyBuilder, cfg.BuildpacksDir
+	n := node.New()
+	if cfg.RuntimesDir != "" {
+		n.Runtimes = &npmreg.Cache{Dir: cfg.RuntimesDir, Registry: cmp.Or(os.Getenv("NPM_CONFIG_REGISTRY"), os.Getenv("npm_config_registry"))}
+	}
 	return []buildpacks.Buildpack{
 		&golang.Toolchain{BuildCache: cfg.GoBuildCache},
-		node.New(),
+		n,
 		&python.Toolchain{SeedDir: cfg.PythonSeeds},
 		ruby.New(),
 		rust.New(),

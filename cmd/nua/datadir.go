@@ -10,12 +10,13 @@ import (
 
 // dataDirModes are the modes of the data dir and its top entries when apps
 // run sandboxed: app users may pass through the dir and the dirs that hold
-// their own (apps/APP, cache/APP) and reach nua's binary, and nothing else.
+// their own (apps/APP, cache/APP) and reach nua's binary and the runtimes
+// nua provides (read-only), and nothing else.
 var dataDirModes = []struct {
 	name string
 	mode os.FileMode
 }{
-	{".", 0o711}, {"apps", 0o711}, {"cache", 0o711}, {"bin", 0o755},
+	{".", 0o711}, {"apps", 0o711}, {"cache", 0o711}, {"bin", 0o755}, {"runtimes", 0o755},
 	{"repos", 0o700}, {"logs", 0o700}, {"traefik", 0o700},
 }
 

@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -122,4 +123,36 @@ func sampleChange(t *testing.T, sample string) benchSample {
 	}
 	t.Fatalf("no bench sample %s", sample)
 	return benchSample{}
+}
+
+// TestE2ENodeRuntimes pushes Node.js apps that ask for what the server
+// lacks, through the real sandboxed pipeline: a Node.js line older than
+// the server's (with the npm it runs) and pnpm from packageManager, both
+// fetched from the npm registry into the server's runtime cache, which
+// the apps' users read but cannot change. A second app on the same line
+// takes it from the cache.
+func TestE2ENodeRuntimes(t *testing.T) {
+	t.Parallel()
+	s := testutil.StartServer(t)
+	for _, tt := range []struct{ sample, app, push, body string }{
+		{"node18", "old", "-----> Using node 18.", "hello from node18 on node v18."},
+		{"node-pnpm", "pnpm", "       Using pnpm 8.15.9, downloaded into nua's runtime cache", "hello from node-pnpm on node v"},
+		{"node18", "again", "(engines.node in package.json: 18.x), from nua's runtime cache", "hello from node18 on node v18."},
+	} {
+		mustPush(t, s, testutil.NewRepo(t, tt.sample), tt.app, tt.push)
+		if status, body := s.Get(tt.app, "/"); status != 200 || !strings.HasPrefix(body, tt.body) {
+			t.Fatalf("GET %s/ = %d %q, want %q...", tt.app, status, body, tt.body)
+		}
+	}
+	if status, body := s.Get("pnpm", "/built"); status != 200 || !strings.Contains(body, "by pnpm/8.15.9") {
+		t.Fatalf("GET pnpm/built = %d %q, want the build script run by pnpm 8.15.9", status, body)
+	}
+	if os.Geteuid() != 0 {
+		return // unsandboxed, apps run as nua's own user
+	}
+	// An app's own user cannot change what every app runs.
+	out, code := s.SSH(nil, "run", "old", "sh", "-c", "'touch $(readlink -f bin/node) || echo refused'")
+	if code != 0 || !strings.Contains(out, "refused") {
+		t.Fatalf("run old: writing the shared node: exit %d\n%s", code, out)
+	}
 }

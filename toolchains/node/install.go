@@ -25,6 +25,7 @@ type manager struct {
 	name      string   // command: npm, yarn or pnpm
 	lockfiles []string // the lockfiles that select it
 	install   []string // arguments of the install from the lockfile
+	unlocked  []string // arguments of an install without one
 	getIt     string   // how to install the manager itself
 	cacheVar  string   // environment variable naming its download cache
 	cacheDir  string   // that cache's dir in the app's build cache
@@ -37,29 +38,33 @@ func managers() []manager {
 	return []manager{
 		{
 			name: "npm", lockfiles: []string{"package-lock.json", "npm-shrinkwrap.json"},
-			install: []string{"ci", "--no-audit", "--no-fund", "--prefer-offline"},
-			getIt:   "apt-get install npm", cacheVar: "npm_config_cache", cacheDir: "npm",
+			install:  []string{"ci", "--no-audit", "--no-fund", "--prefer-offline"},
+			unlocked: []string{"install", "--no-audit", "--no-fund"},
+			getIt:    "apt-get install npm", cacheVar: "npm_config_cache", cacheDir: "npm",
 			engine: func(e engines) string { return e.Npm },
 		},
 		{
 			name: "yarn", lockfiles: []string{"yarn.lock"},
-			install: []string{"install", "--frozen-lockfile", "--non-interactive"},
-			getIt:   "npm install -g yarn, or corepack enable yarn", cacheVar: "YARN_CACHE_FOLDER", cacheDir: "yarn",
+			install:  []string{"install", "--frozen-lockfile", "--non-interactive"},
+			unlocked: []string{"install", "--non-interactive"},
+			getIt:    "npm install -g yarn, or corepack enable yarn", cacheVar: "YARN_CACHE_FOLDER", cacheDir: "yarn",
 			engine: func(e engines) string { return e.Yarn },
 		},
 		{
 			name: "pnpm", lockfiles: []string{"pnpm-lock.yaml"},
-			install: []string{"install", "--frozen-lockfile"},
-			getIt:   "npm install -g pnpm, or corepack enable pnpm", cacheVar: "npm_config_store_dir", cacheDir: "pnpm-store",
+			install:  []string{"install", "--frozen-lockfile"},
+			unlocked: []string{"install"},
+			getIt:    "npm install -g pnpm, or corepack enable pnpm", cacheVar: "npm_config_store_dir", cacheDir: "pnpm-store",
 			engine: func(e engines) string { return e.Pnpm },
 		},
 	}
 }
 
 // chooseManager returns the package manager of the app's lockfile and the
-// lockfile's name; with no lockfile, npm and "". Lockfiles of two managers
-// are an error: the build would not be the one the developer ran.
-func chooseManager(src string) (manager, string, error) {
+// lockfile's name; with no lockfile, the one packageManager names, else
+// npm, and "". Lockfiles of two managers are an error: the build would not
+// be the one the developer ran.
+func chooseManager(src string, p pkg) (manager, string, error) {
 	type hit struct {
 		m    manager
 		lock string
@@ -79,6 +84,11 @@ func chooseManager(src string) (manager, string, error) {
 	}
 	switch len(hits) {
 	case 0:
+		for _, m := range managers() {
+			if p.managerVersion(m.name) != "" {
+				return m, "", nil
+			}
+		}
 		return managers()[0], "", nil
 	case 1:
 		return hits[0].m, hits[0].lock, nil
@@ -91,9 +101,23 @@ func chooseManager(src string) (manager, string, error) {
 		strings.Join(names, ", "))
 }
 
-// findManager looks m up on PATH and checks its version against the
-// engines field of package.json.
-func findManager(ctx context.Context, m manager, lock string, p pkg, env []string) (string, error) {
+// findManager returns the path of package manager m: the server's, when
+// it is on PATH, node is the server's too, and it is the version
+// package.json asks for; else one from the runtime cache.
+func (t *Toolchain) findManager(ctx context.Context, b *buildpacks.Build, m manager, lock string, p pkg, node nodeRuntime, env []string) (string, error) {
+	path, err := hostManager(ctx, m, lock, p, env)
+	if err == nil && !node.provided {
+		return path, nil
+	}
+	if t.Runtimes == nil {
+		return "", err
+	}
+	return t.provideManager(ctx, b, m, p, node)
+}
+
+// hostManager looks m up on PATH and checks its version against the
+// engines and packageManager fields of package.json.
+func hostManager(ctx context.Context, m manager, lock string, p pkg, env []string) (string, error) {
 	path, err := exec.LookPath(m.name)
 	if err != nil {
 		if lock == "" {
@@ -102,12 +126,18 @@ func findManager(ctx context.Context, m manager, lock string, p pkg, env []strin
 		return "", fmt.Errorf("%s found but %s is not installed on the server: install it (%s), or commit the lockfile of a package manager the server has",
 			lock, m.name, m.getIt)
 	}
-	if want := m.engine(p.Engines); want != "" {
+	for _, want := range []struct{ field, version string }{
+		{"engines." + m.name + " in package.json", m.engine(p.Engines)},
+		{"packageManager in package.json", p.managerVersion(m.name)},
+	} {
+		if want.version == "" {
+			continue
+		}
 		v, err := toolVersion(ctx, path, env)
 		if err != nil {
 			return "", err
 		}
-		if err := checkRange(m.name, "engines."+m.name+" in package.json", want, v); err != nil {
+		if err := checkRange(m.name, want.field, want.version, v); err != nil {
 			return "", err
 		}
 	}
@@ -162,8 +192,8 @@ func installUnlocked(ctx context.Context, b *buildpacks.Build, m manager, mPath 
 		b.Out.Info("No dependencies in package.json")
 		return nil
 	}
-	b.Out.Warn("No lockfile: commit package-lock.json (npm install writes it) for repeatable builds")
-	return run(ctx, b, env, "Installed", mPath, m.name, "install", "--no-audit", "--no-fund")
+	b.Out.Warn("No lockfile: commit %s (%s install writes it) for repeatable builds", m.lockfiles[0], m.name)
+	return run(ctx, b, env, "Installed", mPath, m.name, m.unlocked...)
 }
 
 // installEnv is the part of the app's config that changes what an install

@@ -13,14 +13,11 @@ package node
 
 import (
 	"context"
-	"fmt"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 
-	"github.com/Masterminds/semver/v3"
 	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/toolchains/internal/npmreg"
 	"github.com/nua-paas/nua/toolchains/internal/srcfile"
 )
 
@@ -30,7 +27,11 @@ var _ buildpacks.Buildpack = (*Toolchain)(nil)
 const WebCommand = "npm start"
 
 // Toolchain builds Node.js apps.
-type Toolchain struct{}
+type Toolchain struct {
+	// Runtimes provides the Node.js, npm, yarn and pnpm versions an app
+	// asks for that the server lacks; nil builds with the server's alone.
+	Runtimes *npmreg.Cache
+}
 
 // New returns the Node.js toolchain.
 func New() *Toolchain { return &Toolchain{} }
@@ -57,20 +58,23 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 	if err != nil {
 		return err
 	}
-	m, lock, err := chooseManager(b.Src)
+	m, lock, err := chooseManager(b.Src, p)
 	if err != nil {
 		return err
 	}
 	env := buildEnv(b, m)
-	node, err := findNode(ctx, b, p, env)
+	node, err := t.findNode(ctx, b, p, env)
 	if err != nil {
 		return err
 	}
-	mPath, err := findManager(ctx, m, lock, p, env)
+	if node.provided {
+		env = withBin(b, env)
+	}
+	mPath, err := t.findManager(ctx, b, m, lock, p, node, env)
 	if err != nil {
 		return err
 	}
-	if err := install(ctx, b, m, mPath, lock, p, node, env); err != nil {
+	if err := install(ctx, b, m, mPath, lock, p, node.version, env); err != nil {
 		return err
 	}
 	if _, ok := p.Scripts["build"]; ok {
@@ -96,39 +100,6 @@ var hostVars = []string{
 func buildEnv(b *buildpacks.Build, m manager) []string {
 	return b.ToolEnv(slices.Concat(buildpacks.HostEnv(hostVars...), b.Env,
 		[]string{m.cacheVar + "=" + filepath.Join(b.Cache, m.cacheDir)})...)
-}
-
-// findNode looks node up on PATH and checks its version against what the
-// app asks for.
-func findNode(ctx context.Context, b *buildpacks.Build, p pkg, env []string) (*semver.Version, error) {
-	pins, err := nodePins(b, p)
-	if err != nil {
-		return nil, err
-	}
-	path, err := exec.LookPath("node")
-	if err != nil {
-		want := "Node.js"
-		if len(pins) > 0 {
-			want += " " + pins[0][1]
-		}
-		return nil, fmt.Errorf("node not found on PATH: install %s on the server (Debian: apt-get install nodejs npm)", want)
-	}
-	v, err := toolVersion(ctx, path, env)
-	if err != nil {
-		return nil, err
-	}
-	var asked []string
-	for _, pin := range pins {
-		if err := checkRange("node", pin[0], pin[1], v); err != nil {
-			return nil, err
-		}
-		asked = append(asked, pin[0]+": "+pin[1])
-	}
-	if len(asked) == 0 {
-		asked = append(asked, "no version asked for")
-	}
-	b.Out.Step("Using node %s (%s)", v.Original(), strings.Join(asked, ", "))
-	return v, nil
 }
 
 // setWeb makes `npm start` the web process when package.json has a start

@@ -15,6 +15,9 @@ const maxPackageJSON = 4 << 20
 type pkg struct {
 	Scripts map[string]string `json:"scripts"`
 	Engines engines           `json:"engines"`
+	// PackageManager is the packageManager field: "pnpm@9.1.0", with an
+	// optional "+sha512.HEX" that nua does not check.
+	PackageManager string `json:"packageManager"`
 	// Deps is the canonical form of the fields that decide what gets
 	// installed; it is part of the node_modules cache key.
 	Deps string `json:"-"`
@@ -48,7 +51,7 @@ func parsePackage(data []byte) (pkg, error) {
 		return pkg{}, errors.New("package.json is not a JSON object: want {\"name\": ..., \"dependencies\": {...}}")
 	}
 	var p pkg
-	for field, dst := range map[string]any{"scripts": &p.Scripts, "engines": &p.Engines} {
+	for field, dst := range map[string]any{"scripts": &p.Scripts, "engines": &p.Engines, "packageManager": &p.PackageManager} {
 		v, ok := raw[field]
 		if !ok || string(v) == "null" {
 			continue
@@ -118,4 +121,15 @@ func position(data []byte, off int64) (line, col int) {
 	line = bytes.Count(before, []byte("\n")) + 1
 	col = int(off) - (bytes.LastIndexByte(before, '\n') + 1)
 	return line, max(col, 1)
+}
+
+// managerVersion returns the version of package manager name that the
+// packageManager field names, or "".
+func (p pkg) managerVersion(name string) string {
+	n, v, ok := strings.Cut(p.PackageManager, "@")
+	if !ok || n != name {
+		return ""
+	}
+	v, _, _ = strings.Cut(v, "+")
+	return v
 }
