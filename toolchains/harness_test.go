@@ -59,6 +59,20 @@ var samples = []struct {
 		missing:   "go not found on PATH: install Go 1.26",
 	},
 	{
+		app:       "gopinned",
+		buildpack: "Go",
+		procs:     map[string]string{"web": "bin/gopinned"},
+		output:    []string{"-----> Using go1.25.5 (go.mod: go 1.25, toolchain go1.25.5), ", "nua's runtime cache\n", "       Installed bin/gopinned\n"},
+		needs:     "go",
+		run: func(t *testing.T, slug string, procs map[string]string) {
+			port := freePort(t)
+			startApp(t, slug, procs["web"], "PORT="+port)
+			if got, want := mustGet(t, "http://127.0.0.1:"+port+"/"), "hello from gopinned built by go1.25.5\n"; got != want {
+				t.Fatalf("GET / = %q, want %q", got, want)
+			}
+		},
+	},
+	{
 		app:       "rubyapp",
 		buildpack: "Ruby",
 		procs:     map[string]string{"web": "bundle exec ruby server.rb"},

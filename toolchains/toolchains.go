@@ -42,9 +42,10 @@ type Config struct {
 	// BuildpacksDir is the only dir project.toml's buildpacks may come
 	// from by path (nua server --buildpacks-dir); "" allows none.
 	BuildpacksDir string
-	// RuntimesDir caches the Node.js, npm, yarn and pnpm versions apps
-	// ask for that the server lacks, fetched from the npm registry
-	// (NPM_CONFIG_REGISTRY, else the public one); "" provides none.
+	// RuntimesDir caches the runtimes apps ask for that the server lacks:
+	// Node.js, npm, yarn and pnpm versions from the npm registry
+	// (NPM_CONFIG_REGISTRY, else the public one), Go toolchains through
+	// the module proxy; "" provides none.
 	RuntimesDir string
 }
 
@@ -66,7 +67,7 @@ func Builtin(cfg Config) []buildpacks.Buildpack {
 		n.Runtimes = &npmreg.Cache{Dir: cfg.RuntimesDir, Registry: cmp.Or(os.Getenv("NPM_CONFIG_REGISTRY"), os.Getenv("npm_config_registry"))}
 	}
 	return []buildpacks.Buildpack{
-		&golang.Toolchain{BuildCache: cfg.GoBuildCache},
+		&golang.Toolchain{BuildCache: cfg.GoBuildCache, RuntimesDir: cfg.RuntimesDir},
 		n,
 		&python.Toolchain{SeedDir: cfg.PythonSeeds},
 		ruby.New(),

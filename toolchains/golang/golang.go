@@ -31,6 +31,10 @@ type Toolchain struct {
 	// library (a minute on two cores) without one app's code reaching
 	// another's binaries. Module downloads stay in each app's cache.
 	BuildCache string
+	// RuntimesDir, if set, holds the Go toolchains apps ask for in go.mod
+	// that are not the server's, fetched through the module proxy and
+	// shared read-only; without it such an app's build fails.
+	RuntimesDir string
 }
 
 // New returns the Go toolchain.
@@ -109,11 +113,22 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 	if err != nil {
 		return err
 	}
-	if mod.Go != "" && version.Compare(hostGo, "go"+mod.Go) < 0 {
-		return fmt.Errorf("go.mod requires go %s but the server has %s: install Go %s or newer on the server, or lower the go line in go.mod",
-			mod.Go, hostGo, mod.Go)
+	asked := "go.mod: go " + mod.wantGo()
+	if mod.Toolchain != "" {
+		asked += ", toolchain " + mod.Toolchain
 	}
-	b.Out.Step("Using %s (go.mod: go %s)", hostGo, mod.wantGo())
+	switch want := mod.wantToolchain(hostGo); {
+	case want == "":
+		b.Out.Step("Using %s (%s)", hostGo, asked)
+	case t.RuntimesDir == "":
+		return fmt.Errorf("go.mod asks for %s but the server has %s: install %s on the server, or change go.mod", want, hostGo, want)
+	default:
+		var origin string
+		if goCmd, origin, err = t.provide(ctx, goCmd, want, env); err != nil {
+			return err
+		}
+		b.Out.Step("Using %s (%s), %s", want, asked, origin)
+	}
 	if err := srcfile.CheckBinDir(b.Src); err != nil {
 		return err
 	}

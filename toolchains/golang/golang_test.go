@@ -112,15 +112,27 @@ func TestBuildSettings(t *testing.T) {
 
 func TestBuildErrors(t *testing.T) {
 	tests := []struct {
-		name    string
-		files   map[string]string
-		setup   func(t *testing.T, b *buildpacks.Build)
-		wantErr string
+		name     string
+		files    map[string]string
+		setup    func(t *testing.T, b *buildpacks.Build)
+		runtimes bool // with a runtime cache
+		wantErr  string
 	}{
 		{
 			name:    "go.mod asks for a newer go",
 			files:   map[string]string{"go.mod": "module example.com/app\n\ngo 1.99\n", "main.go": hello},
-			wantErr: "go.mod requires go 1.99 but the server has go1.",
+			wantErr: "go.mod asks for go1.99.0 but the server has go1.",
+		},
+		{
+			name:     "a toolchain no one released",
+			files:    map[string]string{"go.mod": "module example.com/app\n\ngo 1.26\n\ntoolchain go1.26.999\n", "main.go": hello},
+			runtimes: true,
+			wantErr:  "fetch Go toolchain go1.26.999 through the module proxy: exit status 1: go: downloading go1.26.999",
+		},
+		{
+			name:    "bad toolchain",
+			files:   map[string]string{"go.mod": "module example.com/app\n\ngo 1.26\n\ntoolchain 1.26\n", "main.go": hello},
+			wantErr: `invalid toolchain "1.26"`,
 		},
 		{
 			name:    "no module line",
@@ -155,7 +167,11 @@ func TestBuildErrors(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(t, b)
 			}
-			err := golang.New().Build(t.Context(), b)
+			tc := golang.New()
+			if tt.runtimes {
+				tc.RuntimesDir = t.TempDir()
+			}
+			err := tc.Build(t.Context(), b)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Build: %v, want an error with %q\n%s", err, tt.wantErr, out)
 			}
@@ -256,5 +272,36 @@ func TestBuildFlags(t *testing.T) {
 				t.Fatalf("BuildFlags(%q)=%q, %v; want %q, error %t", tt.value, got, err, tt.want, tt.err)
 			}
 		})
+	}
+}
+
+func TestWantToolchain(t *testing.T) {
+	const host = "go1.26.8"
+	tests := []struct {
+		gomod, want string
+	}{
+		{"module m\ngo 1.26\n", ""},
+		{"module m\ngo 1.24\n", ""},
+		{"module m\n", ""},
+		{"module m\ngo 1.27\n", "go1.27.0"},
+		{"module m\ngo 1.27.2\n", "go1.27.2"},
+		{"module m\ngo 1.25\ntoolchain go1.25.5\n", "go1.25.5"},
+		{"module m\ngo 1.26\ntoolchain go1.26.8\n", ""},
+		{"module m\ngo 1.26\ntoolchain default\n", ""},
+		{"module m\ngo 1.28\ntoolchain go1.28.1\n", "go1.28.1"},
+	}
+	for _, tt := range tests {
+		mod, err := golang.ParseGoMod([]byte(tt.gomod))
+		if err != nil {
+			t.Fatalf("%q: %v", tt.gomod, err)
+		}
+		if got := golang.WantToolchain(mod, host); got != tt.want {
+			t.Errorf("%q on %s: want toolchain %q, got %q", tt.gomod, host, tt.want, got)
+		}
+	}
+	for _, bad := range []string{"module m\ntoolchain 1.25.5\n", "module m\ntoolchain go1.x\n", "module m\ntoolchain go1.25.5;rm\n"} {
+		if _, err := golang.ParseGoMod([]byte(bad)); err == nil || !strings.Contains(err.Error(), "invalid toolchain") {
+			t.Errorf("%q: %v, want invalid toolchain", bad, err)
+		}
 	}
 }

@@ -15,6 +15,8 @@ import (
 type goMod struct {
 	Path string // module path
 	Go   string // go directive, e.g. "1.26"; "" if absent
+	// Toolchain is the toolchain directive, e.g. "go1.26.3"; "" if absent.
+	Toolchain string
 }
 
 // wantGo is the Go version to name in messages.
@@ -42,6 +44,11 @@ func readGoMod(path string) (goMod, error) {
 	if len(data) > maxGoModSize {
 		return goMod{}, fmt.Errorf("read go.mod: larger than %d bytes", maxGoModSize)
 	}
+	return parseGoMod(data)
+}
+
+// parseGoMod reads the module, go and toolchain directives of go.mod.
+func parseGoMod(data []byte) (goMod, error) {
 	var mod goMod
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, maxGoModSize)
@@ -56,6 +63,8 @@ func readGoMod(path string) (goMod, error) {
 			mod.Path = unquote(f[1])
 		case "go":
 			mod.Go = f[1]
+		case "toolchain":
+			mod.Toolchain = f[1]
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -66,6 +75,9 @@ func readGoMod(path string) (goMod, error) {
 	}
 	if mod.Go != "" && !version.IsValid("go"+mod.Go) {
 		return goMod{}, fmt.Errorf("read go.mod: invalid go version %q (want e.g. \"go 1.26\")", mod.Go)
+	}
+	if mod.Toolchain != "" && mod.Toolchain != "default" && (!version.IsValid(mod.Toolchain) || !strings.HasPrefix(mod.Toolchain, "go")) {
+		return goMod{}, fmt.Errorf("read go.mod: invalid toolchain %q (want e.g. \"toolchain go1.26.3\")", mod.Toolchain)
 	}
 	return mod, nil
 }
