@@ -91,6 +91,9 @@ func (p *Platform) URL(app string) string {
 	return fmt.Sprintf("http://%s.%s:%d/", app, p.cfg.Domain, p.cfg.HTTPPort)
 }
 
+// DataDir is the dir nua keeps everything in.
+func (p *Platform) DataDir() string { return p.cfg.DataDir }
+
 func (p *Platform) cacheDir(app string) string { return filepath.Join(p.cfg.DataDir, "cache", app) }
 func (p *Platform) logDir(app string) string   { return filepath.Join(p.cfg.DataDir, "logs", app) }
 

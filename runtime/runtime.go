@@ -164,6 +164,13 @@ func (r *Runtime) Close(ctx context.Context) error {
 }
 
 func (r *Runtime) appDir(app string) string   { return filepath.Join(r.cfg.DataDir, "apps", app) }
+
+// Slugs returns the slug dirs of every app's kept releases under the data
+// dir data.
+func Slugs(data string) ([]string, error) {
+	return filepath.Glob(filepath.Join(data, "apps", "*", "releases", "v[0-9]*"))
+}
+
 func (r *Runtime) slugsDir(app string) string { return filepath.Join(r.appDir(app), "releases") }
 func (r *Runtime) slugDir(app string, v int) string {
 	return filepath.Join(r.slugsDir(app), "v"+strconv.Itoa(v))

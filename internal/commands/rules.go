@@ -113,6 +113,8 @@ var rules = map[string]Rule{
 	"users:add":        {Who: Admin, Change: true, Detail: userAdded},
 	"users:remove":     {Who: Admin, Change: true},
 	"builders":         {Who: Admin},
+	"runtimes":         {Who: Admin},
+	"runtimes:prune":   {Who: Admin, Change: true},
 	"builders:trust":   {Who: Admin, Change: true},
 	"builders:untrust": {Who: Admin, Change: true},
 
