@@ -26,7 +26,7 @@ type Builder struct {
 	timeout       time.Duration
 	protected     []string
 	shared        []string // inside protected, but slugs may link there
-	buildpacksDir string // "" = no buildpack from the server's disk
+	buildpacksDir string   // "" = no buildpack from the server's disk
 	limits        sandbox.Limits
 }
 

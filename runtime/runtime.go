@@ -163,7 +163,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 	return nil
 }
 
-func (r *Runtime) appDir(app string) string   { return filepath.Join(r.cfg.DataDir, "apps", app) }
+func (r *Runtime) appDir(app string) string { return filepath.Join(r.cfg.DataDir, "apps", app) }
 
 // Slugs returns the slug dirs of every app's kept releases under the data
 // dir data.
