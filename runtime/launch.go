@@ -97,8 +97,14 @@ func (r *Runtime) startHealthy(ctx context.Context, app nua.App, rel nua.Release
 	}
 	errs := make([]error, len(webs))
 	var wg sync.WaitGroup
+	bind := "make the web process bind $PORT"
+	if r.cfg.Builder.Contained(r.slugDir(app.Name, rel.Slug)) {
+		// The engine forwards to the container's own interface: a process
+		// on 127.0.0.1 inside is out of its reach.
+		bind = "inside its container the web process must listen on 0.0.0.0:$PORT (all interfaces), not 127.0.0.1 or localhost"
+	}
 	for i, w := range webs {
-		wg.Go(func() { errs[i] = r.waitHealthy(ctx, w.proc, rel.Healthchecks["web"]) })
+		wg.Go(func() { errs[i] = r.waitHealthy(ctx, w.proc, rel.Healthchecks["web"], bind) })
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -115,8 +121,9 @@ func (r *Runtime) startHealthy(ctx context.Context, app nua.App, rel nua.Release
 }
 
 // waitHealthy waits until proc listens on its port, then runs checks. It
-// fails as soon as proc exits, or after the boot timeout.
-func (r *Runtime) waitHealthy(ctx context.Context, proc *procman.Process, checks []nua.Healthcheck) error {
+// fails as soon as proc exits, or after the boot timeout, saying what to
+// do with hint.
+func (r *Runtime) waitHealthy(ctx context.Context, proc *procman.Process, checks []nua.Healthcheck, hint string) error {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.BootTimeout)
 	defer cancel()
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(proc.Spec().Port))
@@ -130,7 +137,7 @@ func (r *Runtime) waitHealthy(ctx context.Context, proc *procman.Process, checks
 		}
 		return err == nil, nil
 	}); err != nil {
-		return fmt.Errorf("%s did not listen on PORT %d within %s (%w): make the web process bind $PORT", proc.Spec().Name(), proc.Spec().Port, r.cfg.BootTimeout, err)
+		return fmt.Errorf("%s did not listen on PORT %d within %s (%w): %s", proc.Spec().Name(), proc.Spec().Port, r.cfg.BootTimeout, err, hint)
 	}
 	for _, h := range checks {
 		if err := r.check(ctx, proc, addr, h); err != nil {

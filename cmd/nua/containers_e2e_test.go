@@ -139,7 +139,8 @@ func needEngine(t *testing.T) *engine {
 // runs as a container publishing its port on 127.0.0.1 only with the app's
 // config, no capability and its memory limit, redeploys under a steady request loop, scales, restarts, stops
 // and starts it, and checks that a
-// Dockerfile that fails to build, or whose process never binds PORT, fails
+// Dockerfile that fails to build, or whose process listens where the engine
+// cannot reach it, fails
 // the push while the app keeps serving, and that a killed daemon and a
 // destroyed app leave no container and no image behind.
 func TestE2EDockerfile(t *testing.T) {
@@ -191,11 +192,12 @@ func TestE2EDockerfile(t *testing.T) {
 		t.Errorf("images after a failed build:\n%s\nwant as before:\n%s", got, images)
 	}
 
-	// An image whose process never binds PORT never gets traffic; its
-	// container and image go.
-	testutil.Commit(t, repo, "Dockerfile", "FROM nua-busybox:local\nCMD [\"sleep\", \"600\"]\n")
+	// An image whose process listens on 127.0.0.1 inside its container,
+	// out of the engine's reach, never gets traffic; the push says what
+	// to do, and its container and image go.
+	testutil.Commit(t, repo, "Dockerfile", "FROM nua-busybox:local\nCMD httpd -f -p 127.0.0.1:$PORT\n")
 	out, code = s.Push(repo, app, "main")
-	if code == 0 || !strings.Contains(out, "did not listen on PORT") {
+	if code == 0 || !strings.Contains(out, "did not listen on PORT") || !strings.Contains(out, "inside its container the web process must listen on 0.0.0.0:$PORT") {
 		t.Fatalf("push of an image that never listens: exit %d, want failure:\n%s", code, out)
 	}
 	if status, body := s.Get(app, "/"); status != 200 || body != "hello from dockerapp config\n" {
