@@ -191,7 +191,7 @@ func (p *Platform) runs(app, typ string) bool {
 func (l Limits) String() string {
 	parts := []string{"memory=none", "cpu=none", "tasks=none"}
 	if l.Memory > 0 {
-		parts[0] = "memory=" + FormatBytes(l.Memory)
+		parts[0] = "memory=" + bytesize.Format(l.Memory)
 	}
 	if l.CPU > 0 {
 		parts[1] = "cpu=" + strconv.FormatFloat(l.CPU, 'f', -1, 64)
@@ -200,17 +200,4 @@ func (l Limits) String() string {
 		parts[2] = "tasks=" + strconv.Itoa(l.Tasks)
 	}
 	return strings.Join(parts, " ")
-}
-
-// FormatBytes writes n as resources:set takes it: 512M, 2G, 1000K.
-func FormatBytes(n int64) string {
-	for _, u := range []struct {
-		suffix string
-		size   int64
-	}{{"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}} {
-		if n >= u.size && n%u.size == 0 {
-			return strconv.FormatInt(n/u.size, 10) + u.suffix
-		}
-	}
-	return strconv.FormatInt(n, 10)
 }

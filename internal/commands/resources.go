@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/nua-paas/nua"
+	"github.com/nua-paas/nua/internal/bytesize"
 	"github.com/urfave/cli/v2"
 )
 
@@ -26,7 +27,7 @@ func resourceCommands(o Options) []*cli.Command {
 				fmt.Fprintln(tw, "TYPE\tMEMORY\tCPU\tTASKS")
 				for _, r := range rows {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Type,
-						limit(nua.FormatBytes(r.Limits.Memory), r.Set.Memory > 0),
+						limit(bytesize.Format(r.Limits.Memory), r.Set.Memory > 0),
 						limit(strconv.FormatFloat(r.Limits.CPU, 'f', -1, 64), r.Set.CPU > 0),
 						limit(strconv.Itoa(r.Limits.Tasks), r.Set.Tasks > 0))
 				}
