@@ -122,6 +122,7 @@ var rules = map[string]Rule{
 	"server":         {Who: LocalOnly},
 	"dev":            {Who: LocalOnly},
 	"build":          {Who: LocalOnly},
+	"warm":           {Who: LocalOnly},
 	"serve-static":   {Who: LocalOnly},
 	"container-run":  {Who: LocalOnly},
 	"container-reap": {Who: LocalOnly},
