@@ -41,12 +41,15 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 	}
 	var manifest AppJSON
 	var sourceErr error
+	var sourced time.Duration
 	slug, err := p.cfg.Builder.Build(ctx, app, v, func(dir string) error {
 		if sourceErr = req.Source(dir); sourceErr == nil {
 			manifest, sourceErr = ReadAppJSON(dir)
 		}
+		sourced = time.Since(start)
 		return sourceErr
 	}, out)
+	built := time.Since(start)
 	switch {
 	case err != nil && err == sourceErr:
 		return fmt.Errorf("%w: %w", ErrDeploy, err)
@@ -68,6 +71,8 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 		return err
 	}
 	o.Step("Launched in %.1fs", time.Since(start).Seconds())
+	p.log.Info("deployed", "app", app.Name, "release", v, "source", sourced.Round(time.Millisecond),
+		"build", (built - sourced).Round(time.Millisecond), "launch", (time.Since(start) - built).Round(time.Millisecond))
 	o.Info("Released v%d", v)
 	o.Info("%s deployed to nua", p.URL(app.Name))
 	p.prune(app.Name)

@@ -25,18 +25,22 @@ func (r *Runtime) Launch(ctx context.Context, app nua.App, rel nua.Release, only
 	env := r.processEnv(app, rel)
 	if only == "" || only == "web" {
 		var webs []instance
+		start := time.Now()
 		if _, ok := rel.Processes["web"]; ok {
 			var err error
 			if webs, err = r.startHealthy(ctx, app, rel, env, 1, app.Scale("web")); err != nil {
 				return err
 			}
 		}
+		healthy := time.Since(start)
 		if err := r.route(ctx, app.Name, webs); err != nil {
 			r.stopInstances(ctx, app.Name, webs)
 			return err
 		}
 		if len(webs) > 0 {
 			r.cfg.Procs.Event(app.Name, "deploy", fmt.Sprintf("switched traffic to %d web instance(s) of v%d", len(webs), rel.Version))
+			r.log.Info("web switched", "app", app.Name, "release", rel.Version,
+				"healthy", healthy.Round(time.Millisecond), "routed", (time.Since(start) - healthy).Round(time.Millisecond))
 		}
 		r.retire(app.Name, r.replace(app.Name, "web", webs))
 	}
