@@ -443,6 +443,16 @@ func TestE2EBackendMissing(t *testing.T) {
 	if status, body := s.Get("app", "/"); status != 200 || !strings.Contains(body, "hello from procfile") {
 		t.Fatalf("GET / = %d %q, want the natively built app", status, body)
 	}
+
+	// A Go app shipping a Dockerfile for other platforms builds natively,
+	// with no engine, as on Heroku, and the push says what it ignored.
+	goRepo := testutil.NewRepo(t, "goapp")
+	testutil.Commit(t, goRepo, "Dockerfile", "FROM golang:1.26\nCOPY . /app\nRUN cd /app && go build -o /server .\nCMD [\"/server\"]\n")
+	mustPush(t, s, goRepo, "goapp", "remote: -----> Go app detected",
+		"remote:        a Dockerfile ignored: the Go buildpack builds the app; NUA_BUILDER=docker builds with it")
+	if status, body := s.Get("goapp", "/"); status != 200 || !strings.Contains(body, "hello from goapp") {
+		t.Fatalf("GET goapp/ = %d %q, want the natively built app", status, body)
+	}
 }
 
 // TestE2ECNB pushes the Cloud Native Buildpacks sample app, built by the
