@@ -1,0 +1,68 @@
+package main_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nua-paas/nua/internal/testutil"
+)
+
+// TestBenchManyApps pushes N static sites (NUA_BENCH_APPS, default 100) to
+// one server and prints push -> first 200 of the first five and the last
+// five, and the memory of nua, Traefik and the static sites' processes.
+func TestBenchManyApps(t *testing.T) {
+	if os.Getenv("NUA_BENCH") == "" {
+		t.Skip("figures only: run `make bench`")
+	}
+	n := 100
+	if v := os.Getenv("NUA_BENCH_APPS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 10 {
+			t.Fatalf("NUA_BENCH_APPS=%q: give a number of apps, 10 or more", v)
+		}
+	}
+	s := testutil.StartServer(t)
+	times := make([]time.Duration, n)
+	for i := range n {
+		times[i] = pushToLive(t, s, testutil.NewRepo(t, "static"), fmt.Sprintf("site-%d", i), "")
+	}
+	first, last := times[:5], times[n-5:]
+	ratio := median(last).Seconds() / median(first).Seconds()
+	sites, rss := sitesRSS(s.Data)
+	fmt.Printf("\nnua bench: %d static sites on one server\n", n)
+	fmt.Printf("push -> first 200: first five %s, last five %s (ratio %.2f)\n", summary(first), summary(last), ratio)
+	fmt.Printf("RSS: nua %.1f MB, Traefik %.1f MB, %d static site processes %.1f MB (%.1f MB each)\n\n",
+		mb(testutil.RSS(s.PID())), mb(testutil.RSS(testutil.ChildPID(s.PID(), "traefik"))), sites, mb(rss), mb(rss)/float64(max(sites, 1)))
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// sitesRSS counts the processes serving static sites out of data (their
+// working dir is a slug there), and their RSS in KiB.
+func sitesRSS(data string) (n, kib int) {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		argv := strings.Split(string(cmdline), "\x00")
+		cwd, _ := os.Readlink("/proc/" + e.Name() + "/cwd")
+		if len(argv) > 1 && filepath.Base(argv[0]) == "nua" && argv[1] == "serve-static" && strings.HasPrefix(cwd, data+"/") {
+			n++
+			kib += testutil.RSS(pid)
+		}
+	}
+	return n, kib
+}
