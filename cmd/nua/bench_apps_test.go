@@ -37,8 +37,9 @@ func TestBenchManyApps(t *testing.T) {
 	sites, rss := sitesRSS(s.Data)
 	fmt.Printf("\nnua bench: %d static sites on one server\n", n)
 	fmt.Printf("push -> first 200: first five %s, last five %s (ratio %.2f)\n", summary(first), summary(last), ratio)
-	fmt.Printf("RSS: nua %.1f MB, Traefik %.1f MB, %d static site processes %.1f MB (%.1f MB each)\n\n",
-		mb(testutil.RSS(s.PID())), mb(testutil.RSS(testutil.ChildPID(s.PID(), "traefik"))), sites, mb(rss), mb(rss)/float64(max(sites, 1)))
+	traefik := testutil.ChildPID(s.PID(), "traefik")
+	fmt.Printf("RSS: nua %.1f MB, Traefik %.1f MB (%.1f MB of it anonymous, the rest clean pages of its binary), %d static site processes %.1f MB (%.1f MB each)\n\n",
+		mb(testutil.RSS(s.PID())), mb(testutil.RSS(traefik)), mb(anonymous(traefik)), sites, mb(rss), mb(rss)/float64(max(sites, 1)))
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -65,4 +66,20 @@ func sitesRSS(data string) (n, kib int) {
 		}
 	}
 	return n, kib
+}
+
+// anonymous is the anonymous memory of process pid in KiB: its heap and
+// stacks, which the kernel cannot drop as it can pages of the binary.
+func anonymous(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "Anonymous:" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return 0
 }
