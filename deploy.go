@@ -66,17 +66,34 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 		Processes: slug.Processes, Config: maps.Clone(app.Config), Healthchecks: manifest.Healthchecks,
 		By: req.By, Description: "Deploy " + short(req.Commit), Created: time.Now().UTC(),
 	}
+	first := app.Release == 0
 	if err := p.release(ctx, app, rel, o); err != nil {
 		p.cfg.Builder.RemoveSlugs(app.Name, func(s int) bool { return s != v })
 		return err
 	}
 	o.Step("Launched in %.1fs", time.Since(start).Seconds())
+	if first && manifest.Scripts.Postdeploy != "" {
+		p.postdeploy(ctx, app, rel, manifest.Scripts.Postdeploy, o)
+	}
 	p.log.Info("deployed", "app", app.Name, "release", v, "source", sourced.Round(time.Millisecond),
 		"build", (built - sourced).Round(time.Millisecond), "launch", (time.Since(start) - built).Round(time.Millisecond))
 	o.Info("Released v%d", v)
 	o.Info("%s deployed to nua", p.URL(app.Name))
 	p.prune(app.Name)
 	return nil
+}
+
+// postdeploy runs app.json's scripts.postdeploy once, after the app's
+// first successful deploy, as Heroku does: in the new release, in the
+// app's sandbox. Its failure is reported; the release stays live.
+func (p *Platform) postdeploy(ctx context.Context, app App, rel Release, cmd string, o *buildout.Output) {
+	o.Step("Running postdeploy: %s", cmd)
+	if err := p.cfg.Runner.ReleasePhase(ctx, app, rel, cmd, o.Indent()); err != nil {
+		o.Warn("postdeploy failed (%s): v%d stays live; run it by hand with `run %s %s`", firstLine(err.Error()), rel.Version, app.Name, cmd)
+		p.cfg.Monitor.Event(app.Name, "deploy", "postdeploy failed: "+firstLine(err.Error()))
+		return
+	}
+	p.cfg.Monitor.Event(app.Name, "deploy", "postdeploy ran")
 }
 
 // initialFormation adds app.json's quantities to the formation set so far.

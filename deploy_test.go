@@ -2,6 +2,7 @@ package nua_test
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -265,5 +266,56 @@ func TestDestroyApp(t *testing.T) {
 	r.mustApp(t, "shop")
 	if got := r.app(t, "shop").UID; got != 2 {
 		t.Errorf("new app's uid %d, want 2: never one an app had", got)
+	}
+}
+
+// TestDeployPostdeploy: app.json's scripts.postdeploy runs once, after the
+// first successful deploy, in the new release; its failure leaves that
+// release live; later deploys do not run it.
+func TestDeployPostdeploy(t *testing.T) {
+	r := newRig(t, 5)
+	var ran []string
+	fail := false
+	r.runner.releasePhase = func(rel nua.Release, cmd string) error {
+		ran = append(ran, fmt.Sprintf("v%d %s", rel.Version, cmd))
+		if fail {
+			return errors.New("exit status 3")
+		}
+		return nil
+	}
+	manifest := map[string]string{"app.json": `{"scripts": {"postdeploy": "bin/seed --once"}}`}
+	r.mustApp(t, "shop")
+	fail = true
+	out, err := r.deploy(t, "shop", "aaaaaaa1", manifest)
+	if err != nil {
+		t.Fatalf("deploy with a failing postdeploy: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "postdeploy failed (exit status 3): v1 stays live") {
+		t.Errorf("output does not report the failure:\n%s", out)
+	}
+	if got := r.app(t, "shop").Release; got != 1 {
+		t.Fatalf("Release=%d after a failed postdeploy, want 1 live", got)
+	}
+	fail = false
+	if out, err := r.deploy(t, "shop", "aaaaaaa2", manifest); err != nil || strings.Contains(out, "postdeploy") {
+		t.Fatalf("second deploy: %v, ran postdeploy again:\n%s", err, out)
+	}
+	if want := []string{"v1 bin/seed --once"}; !slices.Equal(ran, want) {
+		t.Fatalf("postdeploy ran %q, want %q: once, on the first deploy", ran, want)
+	}
+
+	// An app whose first deploy failed runs it on its first successful one.
+	r.mustApp(t, "blog")
+	ran = nil
+	r.builder.build = func(nua.App, int) error { return errors.New("compile error") }
+	if _, err := r.deploy(t, "blog", "bbbbbbb1", manifest); err == nil {
+		t.Fatal("deploy with a failing build succeeded")
+	}
+	r.builder.build = nil
+	if out, err := r.deploy(t, "blog", "bbbbbbb2", manifest); err != nil || !strings.Contains(out, "-----> Running postdeploy: bin/seed --once") {
+		t.Fatalf("first successful deploy: %v\n%s", err, out)
+	}
+	if want := []string{"v1 bin/seed --once"}; !slices.Equal(ran, want) { // a failed build records no release
+		t.Fatalf("postdeploy ran %q, want %q", ran, want)
 	}
 }

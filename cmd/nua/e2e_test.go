@@ -401,3 +401,30 @@ func TestE2ERestart(t *testing.T) {
 		t.Fatalf("GET after restart = %d %q", status, body)
 	}
 }
+
+// TestE2EPostdeploy pushes an app whose app.json names a postdeploy
+// script: it runs once, after the first deploy, in the app's release with
+// its config; a second push does not run it again.
+func TestE2EPostdeploy(t *testing.T) {
+	t.Parallel()
+	s := testutil.StartServer(t)
+	repo := testutil.NewRepo(t, "procfile")
+	testutil.Commit(t, repo, "app.json", `{"scripts": {"postdeploy": "echo seeding as $(id -u) with GREETING=$GREETING"}}`)
+	if out, code := s.SSH(nil, "apps:create", "seeded"); code != 0 {
+		t.Fatalf("apps:create: exit %d\n%s", code, out)
+	}
+	if out, code := s.SSH(nil, "config:set", "seeded", "GREETING=hi"); code != 0 {
+		t.Fatalf("config:set: exit %d\n%s", code, out)
+	}
+	out := mustPush(t, s, repo, "seeded", "remote: -----> Running postdeploy: echo seeding", "remote:        seeding as ")
+	if !strings.Contains(out, "with GREETING=hi") {
+		t.Fatalf("postdeploy did not see the app's config:\n%s", out)
+	}
+	if os.Geteuid() == 0 && strings.Contains(out, "seeding as 0 ") {
+		t.Fatalf("postdeploy ran as root:\n%s", out)
+	}
+	testutil.Commit(t, repo, "NOTES", "again\n")
+	if out := mustPush(t, s, repo, "seeded"); strings.Contains(out, "postdeploy") {
+		t.Fatalf("the second push ran postdeploy again:\n%s", out)
+	}
+}
