@@ -86,6 +86,8 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzCheckBuildpackLocator$$' -fuzztime 2000x ./toolchains/cnb/
 	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime 2000x ./internal/bytesize/
 	$(GO) test -run XXX -fuzz '^FuzzAppJSONCheckScale$$' -fuzztime 2000x .
+	$(GO) test -run XXX -fuzz '^FuzzUnpack$$' -fuzztime 3000x ./toolchains/internal/npmreg/
+	$(GO) test -run XXX -fuzz '^FuzzParseGoMod$$' -fuzztime 3000x ./toolchains/golang/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

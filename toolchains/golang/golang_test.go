@@ -2,6 +2,7 @@ package golang_test
 
 import (
 	"bytes"
+	"go/version"
 	"maps"
 	"os"
 	"os/exec"
@@ -304,4 +305,22 @@ func TestWantToolchain(t *testing.T) {
 			t.Errorf("%q: %v, want invalid toolchain", bad, err)
 		}
 	}
+}
+
+// FuzzParseGoMod checks that a go.mod the toolchain accepts names a valid
+// go version and a toolchain the go command takes as one.
+func FuzzParseGoMod(f *testing.F) {
+	for _, s := range []string{"module m\ngo 1.26\n", "module m\ngo 1.25\ntoolchain go1.25.5\n", "module m\ntoolchain default\n", "go 1.2\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		mod, err := golang.ParseGoMod([]byte(s))
+		if err != nil {
+			return
+		}
+		want := golang.WantToolchain(mod, "go1.26.8")
+		if want != "" && (!version.IsValid(want) || strings.ContainsAny(want, " \t\n;$`'\"/")) {
+			t.Fatalf("go.mod %q: toolchain %q", s, want)
+		}
+	})
 }
