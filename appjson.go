@@ -23,6 +23,9 @@ type AppJSON struct {
 	Scripts      struct {
 		Postdeploy string `json:"postdeploy,omitempty"`
 	} `json:"scripts,omitzero"`
+	// Cron are jobs run on a schedule, each a one-off in the current
+	// release.
+	Cron []CronJob `json:"cron,omitempty"`
 }
 
 // FormationEntry is the initial scale of a process type.
@@ -111,6 +114,9 @@ func (m AppJSON) validate() error {
 		if f.Quantity < 0 || f.Quantity > maxScale {
 			return fmt.Errorf("%w: app.json formation.%s.quantity %d: use 0 to %d", ErrInvalid, typ, f.Quantity, maxScale)
 		}
+	}
+	if err := checkCron(m.Cron); err != nil {
+		return err
 	}
 	for typ, checks := range m.Healthchecks {
 		if !ValidProcessType(typ) {

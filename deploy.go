@@ -63,7 +63,7 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 	app.Stopped = false
 	rel := Release{
 		App: app.Name, Version: v, Slug: v, Commit: req.Commit, Buildpack: slug.Buildpack,
-		Processes: slug.Processes, Config: maps.Clone(app.Config), Healthchecks: manifest.Healthchecks,
+		Processes: slug.Processes, Config: maps.Clone(app.Config), Healthchecks: manifest.Healthchecks, Cron: manifest.Cron,
 		By: req.By, Description: "Deploy " + short(req.Commit), Created: time.Now().UTC(),
 	}
 	first := app.Release == 0

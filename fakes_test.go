@@ -78,11 +78,13 @@ type fakeRunner struct {
 	launch       func(app nua.App, rel nua.Release, typ string) error
 	scale        func(typ string, n int) error
 	releasePhase func(rel nua.Release, cmd string) error
+	run          func(req nua.RunRequest) (int, error) // nil: exit 0
 
 	mu      sync.Mutex
 	running map[string]map[string]group // app → type → instances
 	calls   []string                    // "launch app v2 web", "scale app web=3" ...
 	events  []string
+	outputs map[string]*bytes.Buffer // "app/cron.1" → what was written
 }
 
 func (r *fakeRunner) record(format string, a ...any) {
@@ -154,10 +156,43 @@ func (r *fakeRunner) ReleasePhase(ctx context.Context, app nua.App, rel nua.Rele
 
 func (r *fakeRunner) Run(ctx context.Context, app nua.App, rel nua.Release, req nua.RunRequest) (int, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.record("run %s v%d %q", app.Name, rel.Version, req.Command)
+	run := r.run
+	r.mu.Unlock()
+	if run != nil {
+		return run(req)
+	}
 	return 0, nil
 }
+
+func (r *fakeRunner) Output(app, name string) (io.WriteCloser, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.outputs == nil {
+		r.outputs = map[string]*bytes.Buffer{}
+	}
+	b := r.outputs[app+"/"+name]
+	if b == nil {
+		b = &bytes.Buffer{}
+		r.outputs[app+"/"+name] = b
+	}
+	return nopCloser{&lockedWriter{&r.mu, b}}, nil
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
 
 func (r *fakeRunner) Remove(ctx context.Context, app nua.App) error {
 	r.mu.Lock()

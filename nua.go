@@ -90,7 +90,9 @@ type Release struct {
 	Config    map[string]string `json:"config,omitempty"`
 	// Healthchecks are the app.json checks new instances must pass.
 	Healthchecks map[string][]Healthcheck `json:"healthchecks,omitempty"`
-	Description  string                   `json:"description"`
+	// Cron are the app.json jobs the release runs on their schedules.
+	Cron        []CronJob `json:"cron,omitempty"`
+	Description string    `json:"description"`
 	// Status is StatusSucceeded, or StatusFailed for a release that never
 	// went live.
 	Status  string    `json:"status,omitempty"`

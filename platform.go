@@ -43,6 +43,7 @@ type Platform struct {
 	locks map[string]*sync.Mutex // per app: one deploy, config change or restart at a time
 
 	pushes pushes // git pushes in progress, for their hooks
+	crons  crons  // the cron scheduler's state
 }
 
 // New returns a Platform for cfg.

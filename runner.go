@@ -73,6 +73,9 @@ type Monitor interface {
 	// Event records something nua did to the app ("deploy", "ps" ...
 	// as source) in the app's logs.
 	Event(app, source, msg string)
+	// Output returns a writer whose lines go to the app's logs as those
+	// of process name ("cron.1"); it must be closed.
+	Output(app, name string) (io.WriteCloser, error)
 	// Limits returns the limits each instance of the app's process type
 	// typ runs with: app.Resources over the defaults.
 	Limits(app App, typ string) Limits

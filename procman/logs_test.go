@@ -285,3 +285,36 @@ func TestLongLinesSplit(t *testing.T) {
 		t.Fatalf("long line split into %v, want %v", lens, want)
 	}
 }
+
+// TestOutput checks that lines written to Output show in the app's logs
+// as those of their process, and that a bad name is refused.
+func TestOutput(t *testing.T) {
+	s := procman.New(procman.Config{LogDir: t.TempDir()})
+	t.Cleanup(func() { s.Close(context.Background()) })
+	w, err := s.Output("shop", "cron.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(w, "first line\nsecond ")
+	fmt.Fprint(w, "line, unfinished")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := s.Logs(context.Background(), "shop", procman.LogOptions{}, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"app[cron.2]: first line\n", "app[cron.2]: second line, unfinished\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("logs lack %q:\n%s", want, out.String())
+		}
+	}
+	for _, bad := range []string{"cron", "cron.", "cron.x", "../x.1", "cron.1/../../x"} {
+		if _, err := s.Output("shop", bad); err == nil {
+			t.Errorf("Output(%q) accepted", bad)
+		}
+	}
+	if _, err := s.Output("../etc", "cron.1"); err == nil {
+		t.Error("Output for app ../etc accepted")
+	}
+}

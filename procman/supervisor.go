@@ -216,3 +216,41 @@ func (s *Supervisor) forget(p *Process) {
 	delete(s.procs, p)
 	s.mu.Unlock()
 }
+
+// Output returns a writer whose lines go to the app's logs as the output of
+// process name ("cron.1": a type and an index), as a running process's
+// do; Close flushes the last line and must be called.
+func (s *Supervisor) Output(app, name string) (io.WriteCloser, error) {
+	if !appname.Valid(app) {
+		return nil, fmt.Errorf("%w: %q", ErrAppName, app)
+	}
+	typ, index, ok := strings.Cut(name, ".")
+	if !ok || !ValidType(typ) || index == "" || strings.Trim(index, "0123456789") != "" || len(index) > 6 {
+		return nil, fmt.Errorf("%w: output name %q: want TYPE.N", ErrSpec, name)
+	}
+	lf := s.logFile(app, name)
+	lf.hold()
+	pr, pw := io.Pipe()
+	out := &output{pw: pw, done: make(chan struct{})}
+	go func() {
+		defer close(out.done)
+		copyLines(pr, lf)
+		pr.Close()
+		lf.release()
+	}()
+	return out, nil
+}
+
+// output is what Output returns: a pipe into a log stream.
+type output struct {
+	pw   *io.PipeWriter
+	done chan struct{}
+}
+
+func (o *output) Write(p []byte) (int, error) { return o.pw.Write(p) }
+
+func (o *output) Close() error {
+	err := o.pw.Close()
+	<-o.done
+	return err
+}

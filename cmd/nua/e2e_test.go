@@ -428,3 +428,37 @@ func TestE2EPostdeploy(t *testing.T) {
 		t.Fatalf("the second push ran postdeploy again:\n%s", out)
 	}
 }
+
+// TestE2ECron pushes an app whose app.json has a job every minute: cron
+// lists it, cron:run starts it at once, and the scheduler runs it on its
+// own within the minute, each run a one-off of the current release, as
+// the app's user, its output in logs as cron.1.
+func TestE2ECron(t *testing.T) {
+	t.Parallel()
+	s := testutil.StartServer(t)
+	repo := testutil.NewRepo(t, "procfile")
+	testutil.Commit(t, repo, "app.json", `{"cron": [{"command": "echo tick as $(id -u) at $(date +%s)", "schedule": "* * * * *"}]}`)
+	mustPush(t, s, repo, "ticker")
+	if out, code := s.SSH(nil, "cron", "ticker"); code != 0 || !strings.Contains(out, "* * * * *") || !strings.Contains(out, "not since nua started") {
+		t.Fatalf("cron ticker: exit %d\n%s", code, out)
+	}
+	if out, code := s.SSH(nil, "cron:run", "ticker", "1"); code != 0 || !strings.Contains(out, "Started cron.1 of ticker") {
+		t.Fatalf("cron:run: exit %d\n%s", code, out)
+	}
+	if out, code := s.SSH(nil, "cron:run", "ticker", "7"); code == 0 || !strings.Contains(out, "has no cron job 7") {
+		t.Fatalf("cron:run of job 7: exit %d, want it refused\n%s", code, out)
+	}
+	ticks := func() int {
+		out, _ := s.SSH(nil, "logs", "ticker", "--ps", "cron")
+		if os.Geteuid() == 0 && strings.Contains(out, " as 0 at ") {
+			t.Fatalf("a cron job ran as root:\n%s", out)
+		}
+		return strings.Count(out, "app[cron.1]: tick ")
+	}
+	testutil.Eventually(t, 30*time.Second, "cron:run's output in the logs", func() (bool, string) { return ticks() >= 1, "" })
+	testutil.Eventually(t, 75*time.Second, "the scheduled run's output in the logs", func() (bool, string) { return ticks() >= 2, "" })
+	out, _ := s.SSH(nil, "cron", "ticker")
+	if !strings.Contains(out, "exit 0") {
+		t.Fatalf("cron after runs, want the last exit status:\n%s", out)
+	}
+}

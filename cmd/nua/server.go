@@ -296,6 +296,11 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 			log.Warn("warm build caches", "err", err)
 		}
 	})
+	bg.Go(func() { // the apps' cron jobs, checked every second
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		p.RunCron(ctx, t.C)
+	})
 	serve("admin socket", func() error { return adminsock.Serve(ctx, ln, admin) })
 	serve("ssh", ssh.Serve)
 

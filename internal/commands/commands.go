@@ -139,7 +139,7 @@ func New(o Options) *cli.App {
 		app.Flags = []cli.Flag{dataFlag()}
 	}
 	for _, group := range [][]*cli.Command{
-		appCommands(o), configCommands(o), psCommands(o), resourceCommands(o), userCommands(o), keyCommands(o),
+		appCommands(o), configCommands(o), psCommands(o), cronCommands(o), resourceCommands(o), userCommands(o), keyCommands(o),
 		accessCommands(o), eventCommands(o), builderCommands(o), runtimeCommands(o), tokenCommands(o), HookCommands(o), o.Extra,
 		{versionCommand(o), doctorCommand(o)},
 	} {

@@ -72,6 +72,8 @@ var rules = map[string]Rule{
 	"apps:info":        {Who: Member},
 	"apps:purge-cache": {Who: Member, Change: true},
 	"releases":         {Who: Member},
+	"cron":             {Who: Member},
+	"cron:run":         {Who: Member, Change: true},
 	"rollback":         {Who: Member, Change: true},
 	"config":           {Who: Member},
 	"config:get":       {Who: Member},
