@@ -260,7 +260,9 @@ func (r *Runtime) Logs(ctx context.Context, app string, opt nua.LogOptions, w io
 func (r *Runtime) Event(app, source, msg string) { r.cfg.Procs.Event(app, source, msg) }
 
 // Output returns a writer into the app's logs as process name's output.
-func (r *Runtime) Output(app, name string) (io.WriteCloser, error) { return r.cfg.Procs.Output(app, name) }
+func (r *Runtime) Output(app, name string) (io.WriteCloser, error) {
+	return r.cfg.Procs.Output(app, name)
+}
 
 // logTail returns the last log lines of the app's processes of typ.
 func (r *Runtime) logTail(app, typ string) string {
