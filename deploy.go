@@ -33,6 +33,9 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 	}
 	defer unlock()
 	start := time.Now()
+	if err := p.checkDisk(); err != nil {
+		return fmt.Errorf("%w: %w", ErrDeploy, err)
+	}
 	o := buildout.NewOutput(out)
 	o.Step("Building %s (%s)", app.Name, short(req.Commit))
 	v, err := p.nextVersion(app.Name)

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/nua-paas/nua/internal/diskuse"
 )
 
 // Config wires a Platform to its parts.
@@ -29,6 +31,9 @@ type Config struct {
 	Repos Repos
 	// KeepSlugs is how many built slugs are kept for each app.
 	KeepSlugs int
+	// MinFree is the disk space a build needs on the data dir's file
+	// system, in bytes (0: DefaultMinFree).
+	MinFree int64
 	Logger    *slog.Logger
 }
 
@@ -189,27 +194,13 @@ func (p *Platform) PurgeCache(name string) (int64, error) {
 	var freed int64
 	for _, e := range entries {
 		path := filepath.Join(dir, e.Name())
-		freed += diskUsage(path)
+		freed += diskuse.Size(path)
 		if err := os.RemoveAll(path); err != nil {
 			return freed, fmt.Errorf("purge cache: %w", err)
 		}
 	}
 	p.log.Info("cache purged", "app", name, "bytes", freed)
 	return freed, nil
-}
-
-// diskUsage returns the size of the regular files under path.
-func diskUsage(path string) int64 {
-	var n int64
-	filepath.WalkDir(path, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
-		}
-		return nil
-	})
-	return n
 }
 
 // Releases lists an app's releases, oldest first.

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/nua-paas/nua/internal/diskuse"
 )
 
 // RuntimesDir is where a server with data dir data keeps the runtimes it
@@ -74,11 +76,7 @@ func ListRuntimes(dir string) ([]Runtime, error) {
 			r.Fetched = fi.ModTime()
 		}
 		for _, p := range append([]string{r.Dir}, r.files...) {
-			n, err := diskUsage(p)
-			if err != nil {
-				return nil, err
-			}
-			r.Size += n
+			r.Size += diskuse.Size(p)
 		}
 	}
 	slices.SortFunc(out, func(a, b Runtime) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Version, b.Version)) })
@@ -138,25 +136,6 @@ func linkedFrom(slugs []string) ([]string, error) {
 func within(dir, p string) bool {
 	rel, err := filepath.Rel(dir, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-}
-
-// diskUsage adds up the sizes of the files under p.
-func diskUsage(p string) (int64, error) {
-	var n int64
-	err := filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.Type().IsRegular() {
-			fi, err := d.Info()
-			if err != nil {
-				return err
-			}
-			n += fi.Size()
-		}
-		return nil
-	})
-	return n, err
 }
 
 // removeAll removes p, making its read-only dirs (a module cache's)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -460,5 +461,44 @@ func TestE2ECron(t *testing.T) {
 	out, _ := s.SSH(nil, "cron", "ticker")
 	if !strings.Contains(out, "exit 0") {
 		t.Fatalf("cron after runs, want the last exit status:\n%s", out)
+	}
+}
+
+// TestE2EDisk checks system:df and system:prune on a real data dir, and
+// that a server whose disk is below --min-free refuses pushes with a line
+// saying why, while the running app keeps serving.
+func TestE2EDisk(t *testing.T) {
+	t.Parallel()
+	s := testutil.StartServer(t)
+	repo := testutil.NewRepo(t, "procfile")
+	mustPush(t, s, repo, "keep")
+	out, code := s.SSH(nil, "system:df")
+	if code != 0 || !regexp.MustCompile(`(?m)^keep\s+\S+`).MatchString(out) || !strings.Contains(out, "free: ") {
+		t.Fatalf("system:df: exit %d\n%s", code, out)
+	}
+	// What an app removed behind nua's back left.
+	for _, d := range []string{"cache/ghost", "logs/ghost", "apps/ghost/releases/v1"} {
+		if err := os.MkdirAll(filepath.Join(s.Data, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(s.Data, d, "f"), make([]byte, 1<<20), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, code = s.SSH(nil, "system:prune")
+	if code != 0 || !strings.Contains(out, "Removed cache/ghost") || !strings.Contains(out, "Removed apps/ghost") || !strings.Contains(out, "3.0M freed") {
+		t.Fatalf("system:prune: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(s.Data, "cache", "ghost")); !os.IsNotExist(err) {
+		t.Fatalf("cache/ghost after prune: %v", err)
+	}
+	testutil.Commit(t, repo, "NOTES", "after prune\n")
+	mustPush(t, s, repo, "keep") // what the app needs is all there
+
+	// No disk here has 1 TiB free: every build is refused before it starts.
+	full := testutil.StartServer(t, "--min-free=1024G")
+	out, code = full.Push(repo, "app", "main")
+	if code == 0 || !strings.Contains(out, "disk nearly full: ") || !strings.Contains(out, "with less than 1048576 MiB free") || strings.Contains(out, "Building") {
+		t.Fatalf("push to a server short of disk: exit %d, want it refused before building:\n%s", code, out)
 	}
 }

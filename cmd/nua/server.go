@@ -54,6 +54,7 @@ func serverCommand() *cli.Command {
 			&cli.DurationFlag{Name: "ssh-idle-timeout", Value: sshd.DefaultIdleTimeout, Usage: "close SSH sessions with no traffic either way for this long (0: never)"},
 			&cli.StringFlag{Name: "sandbox", Value: "on", Usage: "on: as root, each app runs under its own uid with limits; off: apps run as nua's user (not for shared servers)"},
 			&cli.StringFlag{Name: "max-push-size", Value: "1G", Usage: "most a push may send (K, M, G); a larger one fails and deploys nothing"},
+			&cli.StringFlag{Name: "min-free", Value: "1G", Usage: "disk space a build needs free on the data dir's file system (K, M, G); with less, pushes are refused and running apps keep the room"},
 			&cli.StringFlag{Name: "buildpacks-dir", Usage: "the only `DIR` builds may take buildpacks from by path or file:// URL (.buildpacks, BUILDPACK_URL, project.toml); default: none"},
 		},
 		Action: func(c *cli.Context) error {
@@ -64,6 +65,7 @@ func serverCommand() *cli.Command {
 				bootTimeout: c.Duration("boot-timeout"), stopTimeout: c.Duration("stop-timeout"), buildTimeout: c.Duration("build-timeout"),
 				keepReleases: c.Int("keep-releases"), maxScale: c.Int("max-scale"),
 				sandbox: c.String("sandbox"), buildpacksDir: c.String("buildpacks-dir"), maxPushSizeFlag: c.String("max-push-size"),
+				minFreeFlag:    c.String("min-free"),
 				sshIdleTimeout: c.Duration("ssh-idle-timeout"),
 			}
 			return runServer(c.Context, cfg, c.App.ErrWriter)
@@ -80,6 +82,8 @@ type serverConfig struct {
 	buildpacksDir                                            string // "" = none
 	maxPushSizeFlag                                          string // as given, e.g. 1G
 	maxPushSize                                              int64
+	minFreeFlag                                              string
+	minFree                                                  int64
 }
 
 func (c *serverConfig) validate() error {
@@ -97,6 +101,12 @@ func (c *serverConfig) validate() error {
 		return fmt.Errorf("--max-push-size: %w", err)
 	}
 	c.maxPushSize = n
+	if c.minFreeFlag == "" {
+		c.minFreeFlag = bytesize.Format(nua.DefaultMinFree)
+	}
+	if c.minFree, err = bytesize.Parse(c.minFreeFlag); err != nil {
+		return fmt.Errorf("--min-free: %w", err)
+	}
 	if c.proxy != "managed" && c.proxy != "external" {
 		return fmt.Errorf("--proxy %q: use managed or external", c.proxy)
 	}
@@ -230,7 +240,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	rt := runtime.New(rtc)
 	p := nua.New(nua.Config{
 		DataDir: cfg.data, Domain: cfg.domain, HTTPPort: httpPort, Store: db,
-		Builder: rt, Runner: rt, Monitor: rt, Repos: repos{recv}, KeepSlugs: cfg.keepReleases,
+		Builder: rt, Runner: rt, Monitor: rt, Repos: repos{recv}, KeepSlugs: cfg.keepReleases, MinFree: cfg.minFree,
 		Logger: log.With("component", "nua"),
 	})
 	defer p.Close(context.WithoutCancel(ctx))
@@ -300,6 +310,19 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		p.RunCron(ctx, t.C)
+	})
+	bg.Go(func() { // system:prune, daily
+		t := time.NewTicker(24 * time.Hour)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				dirs, rts, freed, err := commands.Prune(p)
+				log.Info("daily prune", "dirs", len(dirs), "runtimes", len(rts), "bytes", freed, "err", err)
+			}
+		}
 	})
 	serve("admin socket", func() error { return adminsock.Serve(ctx, ln, admin) })
 	serve("ssh", ssh.Serve)

@@ -113,7 +113,7 @@ func appCommands(o Options) []*cli.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(c.App.Writer, "-----> Purged the build cache of %s (%.1f MB freed)\n", name, float64(freed)/(1<<20))
+				fmt.Fprintf(c.App.Writer, "-----> Purged the build cache of %s (%s freed)\n", name, human(freed))
 				return nil
 			}),
 		},

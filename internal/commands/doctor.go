@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/nua-paas/nua/buildpacks"
-	"github.com/nua-paas/nua/internal/bytesize"
 	"github.com/nua-paas/nua/runtime/sandbox"
 	"github.com/nua-paas/nua/toolchains"
 	"github.com/urfave/cli/v2"
@@ -98,5 +97,5 @@ func doctorRuntimes(w io.Writer, dir string) {
 		names = append(names, r.Name+" "+r.Version)
 		total += r.Size
 	}
-	fmt.Fprintf(w, "       %s: %s in %s (`runtimes` lists them)\n", strings.Join(names, ", "), bytesize.Format(roundMiB(total)), dir)
+	fmt.Fprintf(w, "       %s: %s in %s (`runtimes` lists them)\n", strings.Join(names, ", "), human(total), dir)
 }

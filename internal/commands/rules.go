@@ -117,6 +117,8 @@ var rules = map[string]Rule{
 	"builders":         {Who: Admin},
 	"runtimes":         {Who: Admin},
 	"runtimes:prune":   {Who: Admin, Change: true},
+	"system:df":        {Who: Admin},
+	"system:prune":     {Who: Admin, Change: true},
 	"builders:trust":   {Who: Admin, Change: true},
 	"builders:untrust": {Who: Admin, Change: true},
 

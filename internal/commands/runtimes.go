@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/nua-paas/nua"
-	"github.com/nua-paas/nua/internal/bytesize"
 	"github.com/nua-paas/nua/runtime"
 	"github.com/nua-paas/nua/toolchains"
 	"github.com/urfave/cli/v2"
@@ -38,11 +37,11 @@ func runtimeCommands(o Options) []*cli.Command {
 				fmt.Fprintln(tw, "NAME\tVERSION\tSIZE\tFETCHED")
 				var total int64
 				for _, r := range rts {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, r.Version, bytesize.Format(roundMiB(r.Size)), r.Fetched.UTC().Format("2006-01-02 15:04"))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, r.Version, human(r.Size), r.Fetched.UTC().Format("2006-01-02 15:04"))
 					total += r.Size
 				}
 				tw.Flush()
-				fmt.Fprintf(c.App.Writer, "%d runtimes, %s in all\n", len(rts), bytesize.Format(roundMiB(total)))
+				fmt.Fprintf(c.App.Writer, "%d runtimes, %s in all\n", len(rts), human(total))
 				return nil
 			}),
 		},
@@ -59,19 +58,16 @@ func runtimeCommands(o Options) []*cli.Command {
 				removed, err := toolchains.PruneRuntimes(toolchains.RuntimesDir(p.DataDir()), slugs, pruneGrace)
 				var freed int64
 				for _, r := range removed {
-					fmt.Fprintf(c.App.Writer, "-----> Removed %s %s (%s)\n", r.Name, r.Version, bytesize.Format(roundMiB(r.Size)))
+					fmt.Fprintf(c.App.Writer, "-----> Removed %s %s (%s)\n", r.Name, r.Version, human(r.Size))
 					freed += r.Size
 				}
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(c.App.Writer, "       %d removed, %s freed; runtimes fetched in the last %s are kept\n", len(removed), bytesize.Format(roundMiB(freed)), pruneGrace)
+				fmt.Fprintf(c.App.Writer, "       %d removed, %s freed; runtimes fetched in the last %s are kept\n", len(removed), human(freed), pruneGrace)
 				setDetail(c, fmt.Sprintf("%d removed", len(removed)))
 				return nil
 			}),
 		},
 	}
 }
-
-// roundMiB rounds n bytes up to whole MiB, for display.
-func roundMiB(n int64) int64 { return max(1, (n+1<<20-1)>>20) << 20 }
