@@ -34,7 +34,7 @@ type Config struct {
 	// MinFree is the disk space a build needs on the data dir's file
 	// system, in bytes (0: DefaultMinFree).
 	MinFree int64
-	Logger    *slog.Logger
+	Logger  *slog.Logger
 }
 
 // Platform runs apps: it builds pushes, records releases and keeps each
