@@ -34,7 +34,10 @@ type Config struct {
 	// MinFree is the disk space a build needs on the data dir's file
 	// system, in bytes (0: DefaultMinFree).
 	MinFree int64
-	Logger  *slog.Logger
+	// Notifier delivers notices to the channels `notifications` lists;
+	// nil sends none.
+	Notifier Notifier
+	Logger   *slog.Logger
 }
 
 // Platform runs apps: it builds pushes, records releases and keeps each
@@ -49,6 +52,11 @@ type Platform struct {
 
 	pushes pushes // git pushes in progress, for their hooks
 	crons  crons  // the cron scheduler's state
+
+	crashes       crashes       // recent crashes, for crash-loop notices
+	diskAnnounced time.Time     // when the last disk-full notice went; under crashes.mu
+	deliveries    chan struct{} // one token per notice delivery under way
+	delivering    sync.WaitGroup
 }
 
 // New returns a Platform for cfg.
@@ -59,7 +67,7 @@ func New(cfg Config) *Platform {
 	if cfg.KeepSlugs == 0 {
 		cfg.KeepSlugs = 5
 	}
-	return &Platform{cfg: cfg, log: cfg.Logger, locks: map[string]*sync.Mutex{}}
+	return &Platform{cfg: cfg, log: cfg.Logger, locks: map[string]*sync.Mutex{}, deliveries: make(chan struct{}, maxDeliveries)}
 }
 
 // lockApp serialises changes to one app and returns the unlock function.

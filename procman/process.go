@@ -264,6 +264,9 @@ func (p *Process) supervise(rn *run) {
 				return
 			}
 		}
+		if f := p.sup.cfg.Crashed; f != nil {
+			f(p.spec.App, p.spec.Name(), exitErr)
+		}
 		delay := bo.next(uptime)
 		p.setState(StateCrashed, func(st *Status) { st.PID, st.ExitErr, st.ExitCode = 0, exitErr, code })
 		p.event("Restarting in %s", delay)

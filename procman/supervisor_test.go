@@ -333,3 +333,36 @@ func TestNoOrphansWhenDaemonDies(t *testing.T) {
 	daemon.Wait()
 	waitFor(t, "the whole group gone", func() bool { return gone(leader) && gone(child) && gone(grandchild) })
 }
+
+// TestCrashedHook tells of each exit that is followed by a restart, with
+// how the run ended, and of none when the process is stopped.
+func TestCrashedHook(t *testing.T) {
+	t.Parallel()
+	type crash struct{ app, name, how string }
+	got := make(chan crash, 100)
+	s := newSupervisor(t, procman.Config{LogDir: t.TempDir(), MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
+		Crashed: func(app, name, how string) { got <- crash{app, name, how} }})
+	p := mustStart(t, s, shSpec(t, "crashy", "worker", 2, "exit 3"))
+	for range 2 {
+		select {
+		case c := <-got:
+			if c != (crash{"crashy", "worker.2", "exit status 3"}) {
+				t.Fatalf("Crashed(%q, %q, %q), want crashy worker.2 exit status 3", c.app, c.name, c.how)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no crash told within 10s")
+		}
+	}
+	mustStop(t, p)
+	n := len(got)
+	q := mustStart(t, s, shSpec(t, "calm", "web", 1, "sleep 60"))
+	mustStop(t, q)
+	if len(got) > n+1 { // one may have been under way when Stop came
+		t.Fatalf("%d crashes told after the stop", len(got)-n)
+	}
+	for len(got) > 0 {
+		if c := <-got; c.app == "calm" {
+			t.Fatalf("a stopped process was told as crashed: %+v", c)
+		}
+	}
+}

@@ -21,6 +21,9 @@
 //	builders/
 //	  <image>                JSON nua.TrustedBuilder: a CNB builder image
 //	                         the operator trusts (builders:trust)
+//	notifications/
+//	  <name>                 JSON nua.Notification: a webhook or an email
+//	                         address told of deploys, crashes, ...
 //	access/
 //	  <app>/                 one bucket per app with an owner or collaborators
 //	    <user>               "owner" or "collaborator"
@@ -70,7 +73,7 @@ var (
 )
 
 // topBuckets are the buckets at the root of the file.
-var topBuckets = [][]byte{bucketMeta, bucketApps, bucketReleases, bucketUsers, bucketKeys, bucketFingerprints, bucketBuilders, bucketAccess, bucketEvents, bucketTokens}
+var topBuckets = [][]byte{bucketMeta, bucketApps, bucketReleases, bucketUsers, bucketKeys, bucketFingerprints, bucketBuilders, bucketAccess, bucketEvents, bucketTokens, bucketNotifications}
 
 // DB is the bbolt-backed nua.Store.
 type DB struct {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,12 +20,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nua-paas/nua/internal/bytesize"
-
 	"github.com/nua-paas/nua"
 	"github.com/nua-paas/nua/buildpacks"
 	"github.com/nua-paas/nua/internal/adminsock"
+	"github.com/nua-paas/nua/internal/bytesize"
 	"github.com/nua-paas/nua/internal/commands"
+	"github.com/nua-paas/nua/internal/diskuse"
+	"github.com/nua-paas/nua/notify"
 	"github.com/nua-paas/nua/procman"
 	"github.com/nua-paas/nua/proxy"
 	"github.com/nua-paas/nua/receiver"
@@ -55,6 +57,9 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "sandbox", Value: "on", Usage: "on: as root, each app runs under its own uid with limits; off: apps run as nua's user (not for shared servers)"},
 			&cli.StringFlag{Name: "max-push-size", Value: "1G", Usage: "most a push may send (K, M, G); a larger one fails and deploys nothing"},
 			&cli.StringFlag{Name: "min-free", Value: "1G", Usage: "disk space a build needs free on the data dir's file system (K, M, G); with less, pushes are refused and running apps keep the room"},
+			&cli.StringFlag{Name: "smtp-addr", Usage: "the SMTP relay (`HOST:PORT`) email notifications go through; its password, if any, in $NUA_SMTP_PASSWORD"},
+			&cli.StringFlag{Name: "smtp-from", Usage: "the sender `ADDRESS` of email notifications"},
+			&cli.StringFlag{Name: "smtp-user", Usage: "the user nua logs in to the SMTP relay as (AUTH PLAIN, over TLS)"},
 			&cli.StringFlag{Name: "buildpacks-dir", Usage: "the only `DIR` builds may take buildpacks from by path or file:// URL (.buildpacks, BUILDPACK_URL, project.toml); default: none"},
 		},
 		Action: func(c *cli.Context) error {
@@ -67,6 +72,8 @@ func serverCommand() *cli.Command {
 				sandbox: c.String("sandbox"), buildpacksDir: c.String("buildpacks-dir"), maxPushSizeFlag: c.String("max-push-size"),
 				minFreeFlag:    c.String("min-free"),
 				sshIdleTimeout: c.Duration("ssh-idle-timeout"),
+				smtp: notify.SMTP{Addr: c.String("smtp-addr"), From: c.String("smtp-from"),
+					Username: c.String("smtp-user"), Password: os.Getenv("NUA_SMTP_PASSWORD")},
 			}
 			return runServer(c.Context, cfg, c.App.ErrWriter)
 		},
@@ -84,6 +91,7 @@ type serverConfig struct {
 	maxPushSize                                              int64
 	minFreeFlag                                              string
 	minFree                                                  int64
+	smtp                                                     notify.SMTP
 }
 
 func (c *serverConfig) validate() error {
@@ -106,6 +114,17 @@ func (c *serverConfig) validate() error {
 	}
 	if c.minFree, err = bytesize.Parse(c.minFreeFlag); err != nil {
 		return fmt.Errorf("--min-free: %w", err)
+	}
+	if (c.smtp.Addr == "") != (c.smtp.From == "") {
+		return errors.New("--smtp-addr and --smtp-from go together: the relay and the sender address of email notifications")
+	}
+	if c.smtp.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.smtp.Addr); err != nil {
+			return fmt.Errorf("--smtp-addr %q: %w", c.smtp.Addr, err)
+		}
+		if _, err := mail.ParseAddress(c.smtp.From); err != nil {
+			return fmt.Errorf("--smtp-from %q: %w", c.smtp.From, err)
+		}
 	}
 	if c.proxy != "managed" && c.proxy != "external" {
 		return fmt.Errorf("--proxy %q: use managed or external", c.proxy)
@@ -208,7 +227,13 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	}
 	defer px.Close(context.WithoutCancel(ctx))
 
-	procs := procman.New(procman.Config{LogDir: filepath.Join(cfg.data, "logs"), StopTimeout: cfg.stopTimeout, Logger: log.With("component", "procman")})
+	var p *nua.Platform // told of crashes once made
+	procs := procman.New(procman.Config{LogDir: filepath.Join(cfg.data, "logs"), StopTimeout: cfg.stopTimeout, Logger: log.With("component", "procman"),
+		Crashed: func(app, name, how string) {
+			if p != nil {
+				p.ProcessCrashed(app, name, how)
+			}
+		}})
 	defer procs.Close(context.WithoutCancel(ctx))
 
 	recv := receiver.New(receiver.Config{
@@ -238,10 +263,11 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		return err
 	}
 	rt := runtime.New(rtc)
-	p := nua.New(nua.Config{
+	p = nua.New(nua.Config{
 		DataDir: cfg.data, Domain: cfg.domain, HTTPPort: httpPort, Store: db,
 		Builder: rt, Runner: rt, Monitor: rt, Repos: repos{recv}, KeepSlugs: cfg.keepReleases, MinFree: cfg.minFree,
-		Logger: log.With("component", "nua"),
+		Notifier: &notify.Sender{SMTP: cfg.smtp, Server: cfg.domain},
+		Logger:   log.With("component", "nua"),
 	})
 	defer p.Close(context.WithoutCancel(ctx))
 	if err := p.Migrate(); err != nil {
@@ -311,6 +337,20 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		defer t.Stop()
 		p.RunCron(ctx, t.C)
 	})
+	bg.Go(func() { // the disk-full notice, checked every 10 minutes
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			if free, total, err := diskuse.Free(cfg.data); err == nil {
+				p.CheckDiskUsage(free, total)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
 	bg.Go(func() { // system:prune, daily
 		t := time.NewTicker(24 * time.Hour)
 		defer t.Stop()
@@ -349,6 +389,11 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	ln.Close()
 	ssh.Close(context.WithoutCancel(ctx))
 	bg.Wait()
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := p.WaitNotifications(wctx); err != nil {
+		log.Warn("notifications still under way at stop", "err", err)
+	}
 	if failed != nil {
 		return failed
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -83,6 +84,18 @@ func appCommands(o Options) []*cli.Command {
 				fmt.Fprintf(w, "Created:  %s\n", a.Created.Format("2006-01-02 15:04:05 MST"))
 				fmt.Fprintf(w, "Release:  v%d\n", a.Release)
 				fmt.Fprintf(w, "URL:      %s\n", p.URL(a.Name))
+				if st, err := p.Ps(name); err == nil && len(st) > 0 {
+					var up, restarts int
+					var mem int64
+					var cpu time.Duration
+					for _, s := range st {
+						if s.State == "up" {
+							up++
+						}
+						restarts, mem, cpu = restarts+s.Restarts, mem+s.Memory, cpu+s.CPU
+					}
+					fmt.Fprintf(w, "Processes: %d up of %d, %s memory, %s CPU time, %d restarts\n", up, len(st), memory(mem), cpu.Round(10*time.Millisecond), restarts)
+				}
 				return nil
 			}),
 		},
