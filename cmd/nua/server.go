@@ -26,6 +26,7 @@ import (
 	"github.com/nua-paas/nua/internal/bytesize"
 	"github.com/nua-paas/nua/internal/commands"
 	"github.com/nua-paas/nua/internal/diskuse"
+	"github.com/nua-paas/nua/metrics"
 	"github.com/nua-paas/nua/notify"
 	"github.com/nua-paas/nua/procman"
 	"github.com/nua-paas/nua/proxy"
@@ -57,6 +58,7 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "sandbox", Value: "on", Usage: "on: as root, each app runs under its own uid with limits; off: apps run as nua's user (not for shared servers)"},
 			&cli.StringFlag{Name: "max-push-size", Value: "1G", Usage: "most a push may send (K, M, G); a larger one fails and deploys nothing"},
 			&cli.StringFlag{Name: "min-free", Value: "1G", Usage: "disk space a build needs free on the data dir's file system (K, M, G); with less, pushes are refused and running apps keep the room"},
+			&cli.StringFlag{Name: "metrics-addr", Usage: "serve the apps' process figures for Prometheus at http://`ADDR`/metrics, a loopback address such as 127.0.0.1:9180 (default: off)"},
 			&cli.StringFlag{Name: "smtp-addr", Usage: "the SMTP relay (`HOST:PORT`) email notifications go through; its password, if any, in $NUA_SMTP_PASSWORD"},
 			&cli.StringFlag{Name: "smtp-from", Usage: "the sender `ADDRESS` of email notifications"},
 			&cli.StringFlag{Name: "smtp-user", Usage: "the user nua logs in to the SMTP relay as (AUTH PLAIN, over TLS)"},
@@ -72,6 +74,7 @@ func serverCommand() *cli.Command {
 				sandbox: c.String("sandbox"), buildpacksDir: c.String("buildpacks-dir"), maxPushSizeFlag: c.String("max-push-size"),
 				minFreeFlag:    c.String("min-free"),
 				sshIdleTimeout: c.Duration("ssh-idle-timeout"),
+				metricsAddr:    c.String("metrics-addr"),
 				smtp: notify.SMTP{Addr: c.String("smtp-addr"), From: c.String("smtp-from"),
 					Username: c.String("smtp-user"), Password: os.Getenv("NUA_SMTP_PASSWORD")},
 			}
@@ -92,6 +95,7 @@ type serverConfig struct {
 	minFreeFlag                                              string
 	minFree                                                  int64
 	smtp                                                     notify.SMTP
+	metricsAddr                                              string // "" = off
 }
 
 func (c *serverConfig) validate() error {
@@ -114,6 +118,11 @@ func (c *serverConfig) validate() error {
 	}
 	if c.minFree, err = bytesize.Parse(c.minFreeFlag); err != nil {
 		return fmt.Errorf("--min-free: %w", err)
+	}
+	if c.metricsAddr != "" {
+		if err := metrics.CheckAddr(c.metricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
 	}
 	if (c.smtp.Addr == "") != (c.smtp.From == "") {
 		return errors.New("--smtp-addr and --smtp-from go together: the relay and the sender address of email notifications")
@@ -274,6 +283,14 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		return err
 	}
 
+	var metricsLn net.Listener
+	if cfg.metricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.metricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		defer metricsLn.Close()
+	}
+
 	ln, err := adminsock.Listen(filepath.Join(cfg.data, "nua.sock"))
 	if err != nil {
 		return err
@@ -365,6 +382,10 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		}
 	})
 	serve("admin socket", func() error { return adminsock.Serve(ctx, ln, admin) })
+	if metricsLn != nil {
+		serve("metrics", func() error { return metrics.Serve(metricsLn, p) })
+		log.Info("metrics", "url", "http://"+metricsLn.Addr().String()+"/metrics")
+	}
 	serve("ssh", ssh.Serve)
 
 	if err := p.Restore(ctx); err != nil {
@@ -387,6 +408,9 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	// Stop accepting; open SSH sessions may finish (a second signal does
 	// not wait); admin connections end with ctx. Then wait for them all.
 	ln.Close()
+	if metricsLn != nil {
+		metricsLn.Close()
+	}
 	ssh.Close(context.WithoutCancel(ctx))
 	bg.Wait()
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
