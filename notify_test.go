@@ -160,3 +160,47 @@ func TestTestNotification(t *testing.T) {
 		t.Fatalf("removed twice: %v", err)
 	}
 }
+
+// FuzzAddNotification feeds notifications:add's arguments to the Platform:
+// a channel it keeps has a known kind, an http(s) URL with a host or a
+// bare address, no line breaks, known events; what it refuses is
+// ErrInvalid and leaves nothing behind.
+func FuzzAddNotification(f *testing.F) {
+	for _, s := range [][4]string{
+		{"ops", "webhook", "https://hooks.example.org/x?y=1", "deploy,crash"},
+		{"ops", "email", "ops@example.org", ""},
+		{"ops", "webhook", "javascript:alert(1)", ""},
+		{"a", "email", "a@b\r\nBcc: c@d", "disk"},
+		{"ops", "webhook", "http://[::1]:80/", "backup,cert"},
+	} {
+		f.Add(s[0], s[1], s[2], s[3])
+	}
+	r := newRig(f, 5)
+	f.Fuzz(func(t *testing.T, name, kind, target, events string) {
+		var evs []string
+		if events != "" {
+			evs = strings.Split(events, ",")
+		}
+		n, err := r.p.AddNotification(name, kind, target, evs, "admin")
+		if err != nil {
+			if !errors.Is(err, nua.ErrInvalid) && !errors.Is(err, nua.ErrExists) {
+				t.Fatalf("AddNotification(%q, %q, %q, %q): %v, want ErrInvalid", name, kind, target, events, err)
+			}
+			if ns, _ := r.p.Notifications(); len(ns) != 0 {
+				t.Fatalf("a refused channel left %+v", ns)
+			}
+			return
+		}
+		defer r.p.RemoveNotification(n.Name)
+		lower := strings.ToLower(target)
+		ok := strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://") || kind == nua.NotifyEmail
+		if !ok || strings.ContainsAny(target, "\r\n") || len(n.Events) == 0 {
+			t.Fatalf("kept %+v", n)
+		}
+		for _, e := range n.Events {
+			if !slices.Contains(nua.NotifyEvents, e) {
+				t.Fatalf("kept an unknown event: %+v", n)
+			}
+		}
+	})
+}
