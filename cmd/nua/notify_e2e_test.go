@@ -56,7 +56,7 @@ func (r *webhookReceiver) waitFor(t *testing.T, event, app string, ok bool) map[
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		for _, n := range r.notices {
-			if n["event"] == event && n["app"] == app && n["ok"] == ok {
+			if n["event"] == event && (n["app"] == app || n["app"] == nil && app == "") && n["ok"] == ok {
 				found = n
 				return true, ""
 			}

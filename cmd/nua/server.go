@@ -36,6 +36,7 @@ import (
 	"github.com/nua-paas/nua/sshd"
 	"github.com/nua-paas/nua/store"
 	"github.com/nua-paas/nua/toolchains"
+	"github.com/nua-paas/nua/toolchains/static"
 	"github.com/urfave/cli/v2"
 )
 
@@ -267,6 +268,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		DataDir: cfg.data, Domain: cfg.domain, BinDir: binDir,
 		Builder: builder, Procs: procs, Router: px, Sandbox: jail,
 		BootTimeout: cfg.bootTimeout, Logger: log.With("component", "runtime"),
+		InDaemon: staticSites(exe),
 	}
 	if err := rtc.Validate(); err != nil {
 		return err
@@ -519,4 +521,21 @@ func (r repos) UploadPack(ctx context.Context, app string, s nua.Stdio) error {
 
 func (r repos) Export(ctx context.Context, app, commit string, q nua.Quarantine, dst string) error {
 	return r.Receiver.Export(ctx, app, commit, receiver.Quarantine(q), dst)
+}
+
+// staticSites serves the static sites in the daemon, one listener each
+// beside the others, rather than a process per site: the slug's files are
+// served confined to it (static.Handler), and a redeploy starts the new
+// release's listener, switches the route and shuts the old one down like
+// any web instance.
+func staticSites(exe string) func(slug, cmd string) procman.Server {
+	web := static.WebCommand(exe)
+	return func(slug, cmd string) procman.Server {
+		if cmd != web {
+			return nil
+		}
+		return func(ctx context.Context, ln net.Listener, _ io.Writer) error {
+			return static.ServeListener(ctx, ln, slug)
+		}
+	}
 }
