@@ -40,6 +40,10 @@ type Config struct {
 	Logger   *slog.Logger
 }
 
+// ReservedApp is the name no app may take: the dashboard's route and
+// host (nua.DOMAIN) are under it.
+const ReservedApp = "nua"
+
 // Platform runs apps: it builds pushes, records releases and keeps each
 // app's current release running behind the proxy.
 type Platform struct {
@@ -127,6 +131,9 @@ func (p *Platform) Apps() ([]App, error) { return p.cfg.Store.Apps() }
 func (p *Platform) CreateApp(name, owner string) (App, error) {
 	if err := ValidateAppName(name); err != nil {
 		return App{}, err
+	}
+	if name == ReservedApp {
+		return App{}, fmt.Errorf("%w: app name %s is nua's own (its dashboard answers on %s.%s): choose another", ErrInvalid, name, name, p.cfg.Domain)
 	}
 	p.uidMu.Lock() // two new apps never get the same uid
 	defer p.uidMu.Unlock()

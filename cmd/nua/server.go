@@ -37,6 +37,7 @@ import (
 	"github.com/nua-paas/nua/store"
 	"github.com/nua-paas/nua/toolchains"
 	"github.com/nua-paas/nua/toolchains/static"
+	"github.com/nua-paas/nua/web"
 	"github.com/urfave/cli/v2"
 )
 
@@ -59,6 +60,8 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "sandbox", Value: "on", Usage: "on: as root, each app runs under its own uid with limits; off: apps run as nua's user (not for shared servers)"},
 			&cli.StringFlag{Name: "max-push-size", Value: "1G", Usage: "most a push may send (K, M, G); a larger one fails and deploys nothing"},
 			&cli.StringFlag{Name: "min-free", Value: "1G", Usage: "disk space a build needs free on the data dir's file system (K, M, G); with less, pushes are refused and running apps keep the room"},
+			&cli.StringFlag{Name: "dashboard", Value: "on", Usage: "on: serve the web dashboard and the HTTP API through Traefik at the --dashboard-host; off: neither"},
+			&cli.StringFlag{Name: "dashboard-host", Usage: "the `HOST` the dashboard and the API answer on (default: nua.DOMAIN)"},
 			&cli.StringFlag{Name: "metrics-addr", Usage: "serve the apps' process figures for Prometheus at http://`ADDR`/metrics, a loopback address such as 127.0.0.1:9180 (default: off)"},
 			&cli.StringFlag{Name: "smtp-addr", Usage: "the SMTP relay (`HOST:PORT`) email notifications go through; its password, if any, in $NUA_SMTP_PASSWORD"},
 			&cli.StringFlag{Name: "smtp-from", Usage: "the sender `ADDRESS` of email notifications"},
@@ -75,7 +78,7 @@ func serverCommand() *cli.Command {
 				sandbox: c.String("sandbox"), buildpacksDir: c.String("buildpacks-dir"), maxPushSizeFlag: c.String("max-push-size"),
 				minFreeFlag:    c.String("min-free"),
 				sshIdleTimeout: c.Duration("ssh-idle-timeout"),
-				metricsAddr:    c.String("metrics-addr"),
+				metricsAddr:    c.String("metrics-addr"), dashboard: c.String("dashboard"), dashboardHost: c.String("dashboard-host"),
 				smtp: notify.SMTP{Addr: c.String("smtp-addr"), From: c.String("smtp-from"),
 					Username: c.String("smtp-user"), Password: os.Getenv("NUA_SMTP_PASSWORD")},
 			}
@@ -97,6 +100,7 @@ type serverConfig struct {
 	minFree                                                  int64
 	smtp                                                     notify.SMTP
 	metricsAddr                                              string // "" = off
+	dashboard, dashboardHost                                 string
 }
 
 func (c *serverConfig) validate() error {
@@ -119,6 +123,15 @@ func (c *serverConfig) validate() error {
 	}
 	if c.minFree, err = bytesize.Parse(c.minFreeFlag); err != nil {
 		return fmt.Errorf("--min-free: %w", err)
+	}
+	if c.dashboard != "on" && c.dashboard != "off" {
+		return fmt.Errorf("--dashboard %q: use on or off", c.dashboard)
+	}
+	if c.dashboardHost == "" {
+		c.dashboardHost = nua.ReservedApp + "." + c.domain
+	}
+	if !domainRE.MatchString(c.dashboardHost) {
+		return fmt.Errorf("--dashboard-host %q: give a host name, e.g. nua.example.org", c.dashboardHost)
 	}
 	if c.metricsAddr != "" {
 		if err := metrics.CheckAddr(c.metricsAddr); err != nil {
@@ -285,6 +298,16 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		return err
 	}
 
+	var dash *web.Server
+	var dashLn net.Listener
+	if cfg.dashboard == "on" {
+		if dashLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return fmt.Errorf("dashboard: %w", err)
+		}
+		defer dashLn.Close()
+		dash = web.New(web.Config{Platform: p, URL: siteURL(cfg.dashboardHost, httpPort), Logger: log.With("component", "web")})
+	}
+
 	var metricsLn net.Listener
 	if cfg.metricsAddr != "" {
 		if metricsLn, err = net.Listen("tcp", cfg.metricsAddr); err != nil {
@@ -299,7 +322,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	}
 	defer ln.Close()
 	admin := func(ctx context.Context, req adminsock.Request, in io.Reader, out, errw io.Writer) int {
-		o := commands.Options{Door: commands.Socket, Platform: p, Who: socketIdentity(req), Stdin: in, Stdout: out, Stderr: errw, MaxScale: cfg.maxScale}
+		o := commands.Options{Door: commands.Socket, Platform: p, Who: socketIdentity(req), Stdin: in, Stdout: out, Stderr: errw, MaxScale: cfg.maxScale, Dashboard: dashboard(dash)}
 		return commands.Run(ctx, o, req.Args)
 	}
 
@@ -312,7 +335,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 			if !ok {
 				return commands.ExitError
 			}
-			o := commands.Options{Door: commands.SSH, Platform: p, Who: who, Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr, MaxScale: cfg.maxScale}
+			o := commands.Options{Door: commands.SSH, Platform: p, Who: who, Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr, MaxScale: cfg.maxScale, Dashboard: dashboard(dash)}
 			if s.TTY != nil {
 				o.TTY = &nua.TTY{Term: s.TTY.Term, Width: s.TTY.Width, Height: s.TTY.Height, Resize: s.TTY.Resize}
 				if len(s.Args) == 0 || s.Args[0] != "run" { // a terminal in raw mode wants CRLF
@@ -392,6 +415,16 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 
 	if err := p.Restore(ctx); err != nil {
 		log.Error("restore apps", "err", err)
+	}
+	if dash != nil {
+		serve("dashboard", func() error { return dash.Serve(ctx, dashLn) })
+		route := proxy.Route{App: nua.ReservedApp, Hosts: []string{cfg.dashboardHost}, Servers: []string{"http://" + dashLn.Addr().String()}}
+		if err := px.SetRoute(ctx, route); err != nil {
+			log.Error("route the dashboard", "err", err)
+		}
+		log.Info("dashboard", "url", siteURL(cfg.dashboardHost, httpPort))
+	} else {
+		px.RemoveRoute(ctx, nua.ReservedApp)
 	}
 	if jail.Enabled() {
 		log.Info("sandbox: " + jail.Status())
@@ -538,4 +571,20 @@ func staticSites(exe string) func(slug, cmd string) procman.Server {
 			return static.ServeListener(ctx, ln, slug)
 		}
 	}
+}
+
+// dashboard is d as the command tree's Dashboard: nil when it is off.
+func dashboard(d *web.Server) commands.Dashboard {
+	if d == nil {
+		return nil
+	}
+	return d
+}
+
+// siteURL is the base URL of host on the public HTTP port.
+func siteURL(host string, port int) string {
+	if port == 80 || port == 0 {
+		return "http://" + host
+	}
+	return "http://" + host + ":" + strconv.Itoa(port)
 }

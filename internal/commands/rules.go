@@ -101,6 +101,7 @@ var rules = map[string]Rule{
 	"access:remove": {Who: Owner, Change: true},
 
 	// A user's own API tokens (an admin sees and revokes anyone's).
+	"dashboard":     {Who: Anyone},
 	"tokens":        {Who: Anyone},
 	"tokens:create": {Who: Anyone, Change: true},
 	"tokens:revoke": {Who: Anyone, Change: true},
