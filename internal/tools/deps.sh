@@ -36,6 +36,8 @@ if [ "$(id -u)" -eq 0 ]; then
 	[ -x /usr/bin/cargo ] || need+=(cargo)
 fi
 command -v nix >/dev/null || need+=(nix-bin)
+# The dashboard's tests drive Debian's Chromium.
+command -v chromium >/dev/null || need+=(chromium)
 # podman serves the Docker Engine API for the Dockerfile backend; crun fails
 # on this kind of host, runc works; catatonit is the containers' init;
 # busybox-static makes the local base image.
