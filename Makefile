@@ -10,7 +10,7 @@ HTTP_ADDR ?= 127.0.0.1:8080
 CONTAINERS ?= $(CURDIR)/.containers
 ENGINE_ENV := DOCKER_HOST=unix://$(CONTAINERS)/podman.sock CONTAINERS_CONF=$(CONTAINERS)/containers.conf
 
-.PHONY: all build deps traefik containers test unit e2e bench lint fuzz run clean
+.PHONY: all build deps traefik minio containers test unit e2e bench lint fuzz run clean
 
 all: build
 
@@ -30,11 +30,16 @@ containers: deps build
 traefik:
 	@internal/tools/traefik.sh
 
+# MinIO, the S3 server the backup tests upload to, built once per machine
+# and cached outside the repository.
+minio:
+	@internal/tools/minio.sh
+
 # The unit tests and the end-to-end tests, which push
 # with the real git and ssh clients to a real nua server behind a real Traefik.
-test: deps build traefik containers
+test: deps build traefik minio containers
 	$(GO) vet ./...
-	NUA_BIN=$(CURDIR)/bin/nua NUA_TRAEFIK=$(CURDIR)/bin/traefik NUA_E2E=require $(ENGINE_ENV) \
+	NUA_BIN=$(CURDIR)/bin/nua NUA_TRAEFIK=$(CURDIR)/bin/traefik NUA_MINIO=$(CURDIR)/bin/minio NUA_E2E=require $(ENGINE_ENV) \
 		$(GO) test -count=1 -timeout 25m -parallel 4 ./...; \
 		rc=$$?; internal/tools/containers.sh stop $(CONTAINERS); exit $$rc
 
@@ -47,8 +52,8 @@ e2e: deps build traefik containers
 		rc=$$?; internal/tools/containers.sh stop $(CONTAINERS); exit $$rc
 
 # Push-to-first-200, redeploy and memory figures, median of 3 runs.
-bench: deps build traefik containers
-	NUA_BIN=$(CURDIR)/bin/nua NUA_TRAEFIK=$(CURDIR)/bin/traefik NUA_E2E=require NUA_BENCH=1 $(ENGINE_ENV) \
+bench: deps build traefik minio containers
+	NUA_BIN=$(CURDIR)/bin/nua NUA_TRAEFIK=$(CURDIR)/bin/traefik NUA_MINIO=$(CURDIR)/bin/minio NUA_E2E=require NUA_BENCH=1 $(ENGINE_ENV) \
 		$(GO) test -count=1 -timeout 25m -run 'TestBench' -v ./cmd/nua/; \
 		rc=$$?; internal/tools/containers.sh stop $(CONTAINERS); exit $$rc
 
@@ -67,6 +72,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzParseScale$$' -fuzztime 2000x .
 	$(GO) test -run XXX -fuzz '^FuzzAddNotification$$' -fuzztime 2000x .
 	$(GO) test -run XXX -fuzz '^FuzzRedeem$$' -fuzztime 2000x ./web/
+	$(GO) test -run XXX -fuzz '^FuzzReader$$' -fuzztime 500x ./backup/
 	$(GO) test -run XXX -fuzz '^FuzzScaleArgs$$' -fuzztime 2000x .
 	$(GO) test -run XXX -fuzz '^FuzzParseUpdates$$' -fuzztime 2000x ./receiver/
 	$(GO) test -run XXX -fuzz '^FuzzRun$$' -fuzztime 2000x ./internal/commands/
