@@ -58,8 +58,10 @@ func TestE2ESandboxHostileApp(t *testing.T) {
 	}
 	t.Parallel()
 	s := testutil.StartServer(t)
-	mustPush(t, s, testutil.NewRepo(t, "static"), "victim", "remote:        Released v1")
-	mustAnswer(t, s, "victim", "nua-static-sample-index", "after the victim's push")
+	// The victim is a process of its own, as a static site (served by
+	// the daemon) is not.
+	mustPush(t, s, testutil.NewRepo(t, "procfile"), "victim", "remote:        Released v1")
+	mustAnswer(t, s, "victim", "hello from procfile", "after the victim's push")
 	ps, _ := s.SSH(nil, "ps", "victim")
 	victimPID, err := strconv.Atoi(psField(t, ps, "web.1", 2))
 	if err != nil {
@@ -147,7 +149,7 @@ func checkTargets(t *testing.T, s *testutil.Server, rep hostileReport, victimPID
 	if rep.Victim != "victim" || rep.VictimPID != victimPID {
 		t.Fatalf("the hostile app aimed at %s pid %d, want victim pid %d", rep.Victim, rep.VictimPID, victimPID)
 	}
-	slugs, _ := filepath.Glob(filepath.Join(s.Data, "apps", "victim", "releases", "v*", "index.html"))
+	slugs, _ := filepath.Glob(filepath.Join(s.Data, "apps", "victim", "releases", "v*", "server.pl"))
 	if len(slugs) == 0 {
 		t.Fatalf("no slug of the victim under %s", s.Data)
 	}
@@ -212,8 +214,8 @@ func checkUIDs(t *testing.T, s *testutil.Server, rep hostileReport) {
 // which is not stopped.
 func checkVictim(t *testing.T, s *testutil.Server, victimPID int) {
 	t.Helper()
-	if status, body := s.Get("victim", "/"); status != 200 || !strings.Contains(body, "nua-static-sample-index") {
-		t.Errorf("victim after the attacks: GET / = %d %q, want 200 with its index", status, body)
+	if status, body := s.Get("victim", "/"); status != 200 || !strings.Contains(body, "hello from procfile") {
+		t.Errorf("victim after the attacks: GET / = %d %q, want 200 with its greeting", status, body)
 	}
 	ps, _ := s.SSH(nil, "ps", "victim")
 	if got := psField(t, ps, "web.1", 2); got != itoa(victimPID) {
