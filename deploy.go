@@ -70,7 +70,19 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 		By: req.By, Description: "Deploy " + short(req.Commit), Created: time.Now().UTC(),
 	}
 	first := app.Release == 0
+	var made []Addon
+	if first {
+		if made, err = p.provisionManifest(ctx, app, manifest.Addons, req.By, o); err != nil {
+			p.unprovisionAll(made, o)
+			p.cfg.Builder.RemoveSlugs(app.Name, func(s int) bool { return s != v })
+			return fmt.Errorf("%w: app.json addons: %w", ErrDeploy, err)
+		}
+		for _, a := range made {
+			rel.Config = withVars(rel.Config, map[string]string{a.Attachments[0].Var(): a.URL}, nil)
+		}
+	}
 	if err := p.release(ctx, app, rel, o); err != nil {
+		p.unprovisionAll(made, o)
 		p.cfg.Builder.RemoveSlugs(app.Name, func(s int) bool { return s != v })
 		return err
 	}
@@ -171,6 +183,9 @@ func (p *Platform) SetConfig(ctx context.Context, name string, set map[string]st
 		return err
 	}
 	defer unlock()
+	if err := p.checkAddonVars(name, set, unset); err != nil {
+		return err
+	}
 	config := withVars(app.Config, set, unset)
 	desc := describeChange(set, unset)
 	o := buildout.NewOutput(out)

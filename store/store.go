@@ -24,6 +24,8 @@
 //	access/
 //	  <app>/                 one bucket per app with an owner or collaborators
 //	    <user>               "owner" or "collaborator"
+//	addons/
+//	  <name>                 JSON nua.Addon (its URL holds the password)
 //	events/
 //	  apps/
 //	    <app>/               an app's trail; kept when the app is destroyed
@@ -70,7 +72,7 @@ var (
 )
 
 // topBuckets are the buckets at the root of the file.
-var topBuckets = [][]byte{bucketMeta, bucketApps, bucketReleases, bucketUsers, bucketKeys, bucketFingerprints, bucketBuilders, bucketAccess, bucketEvents, bucketTokens}
+var topBuckets = [][]byte{bucketMeta, bucketApps, bucketReleases, bucketUsers, bucketKeys, bucketFingerprints, bucketBuilders, bucketAccess, bucketEvents, bucketTokens, bucketAddons}
 
 // DB is the bbolt-backed nua.Store.
 type DB struct {
