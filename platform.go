@@ -48,8 +48,8 @@ type Platform struct {
 
 	uidMu   sync.Mutex // held while an app gets its uid
 	addonMu sync.Mutex // held while addons are read and changed, after an app's lock
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex // per app: one deploy, config change or restart at a time
+	mu      sync.Mutex
+	locks   map[string]*sync.Mutex // per app: one deploy, config change or restart at a time
 
 	pushes pushes // git pushes in progress, for their hooks
 	crons  crons  // the cron scheduler's state

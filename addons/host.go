@@ -42,6 +42,21 @@ type User struct {
 // nua-addons system user, made when missing; otherwise nil (nua's own
 // user), with a line saying so.
 func ServiceUser() (*User, string, error) {
+	u, line, err := ServiceUserInfo()
+	if err == nil || os.Geteuid() != 0 {
+		return u, line, err
+	}
+	out, uerr := exec.Command("useradd", "--system", "--user-group", "--no-create-home",
+		"--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", ServiceUserName).CombinedOutput()
+	if uerr != nil {
+		return nil, "", fmt.Errorf("make the %s user: %v: %s", ServiceUserName, uerr, out)
+	}
+	return ServiceUserInfo()
+}
+
+// ServiceUserInfo is ServiceUser that makes no user: as root, an error
+// when nua-addons is missing.
+func ServiceUserInfo() (*User, string, error) {
 	if os.Geteuid() != 0 {
 		me := strconv.Itoa(os.Geteuid())
 		if u, err := user.Current(); err == nil {
@@ -51,14 +66,7 @@ func ServiceUser() (*User, string, error) {
 	}
 	u, err := user.Lookup(ServiceUserName)
 	if err != nil {
-		out, uerr := exec.Command("useradd", "--system", "--user-group", "--no-create-home",
-			"--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", ServiceUserName).CombinedOutput()
-		if uerr != nil {
-			return nil, "", fmt.Errorf("make the %s user: %v: %s", ServiceUserName, uerr, out)
-		}
-		if u, err = user.Lookup(ServiceUserName); err != nil {
-			return nil, "", err
-		}
+		return nil, "", fmt.Errorf("no %s user yet: the server makes it at its first start as root", ServiceUserName)
 	}
 	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
 	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
@@ -89,6 +97,13 @@ func (h Host) UserName() string {
 func (h Host) Mkdir(dir string) error {
 	if err := os.MkdirAll(h.Dir, 0o711); err != nil {
 		return err
+	}
+	if h.User != nil { // the servers' user passes through nua's data dir
+		if fi, err := os.Stat(filepath.Dir(h.Dir)); err == nil && fi.Mode().Perm()&0o001 == 0 {
+			if err := os.Chmod(filepath.Dir(h.Dir), fi.Mode().Perm()|0o001); err != nil {
+				return err
+			}
+		}
 	}
 	if err := os.Chmod(h.Dir, 0o711); err != nil {
 		return err

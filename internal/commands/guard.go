@@ -48,6 +48,9 @@ func guard(o Options, name string, action cli.ActionFunc) cli.ActionFunc {
 				app = c.Args().Get(rule.Arg)
 			}
 			err = authorize(o.Platform, who, o.Door, name, rule, args)
+			if err == nil && rule.Addon {
+				err = authorizeAddon(o.Platform, who, rule, c.Args().First())
+			}
 		}
 		note := &auditNote{who: who, detail: defaultDetail(rule, args)}
 		if rule.Detail != nil {
