@@ -33,7 +33,7 @@ func authorizeAddon(p *nua.Platform, who nua.Identity, rule Rule, name string) e
 	}
 	a, err := p.AddonInfo(name)
 	if errors.Is(err, nua.ErrNotFound) {
-		return forbidden("you have no addon %s: see `addons` for yours", excerpt.Of(name))
+		return forbidden("you have no access to an addon %s: see `addons` for yours", excerpt.Of(name))
 	}
 	if err != nil {
 		return err
