@@ -306,6 +306,7 @@ type rig struct {
 	builder *fakeBuilder
 	runner  *fakeRunner
 	repos   *fakeRepos
+	addons  *fakeAddons
 }
 
 // webWorker are the process types of the apps the rigs build.
@@ -323,11 +324,12 @@ func newRig(t testing.TB, keepSlugs int) *rig {
 		builder: &fakeBuilder{t: t, procs: webWorker, slugs: map[string][]int{}},
 		runner:  &fakeRunner{running: map[string]map[string]group{}},
 		repos:   &fakeRepos{repos: map[string]string{}},
+		addons:  &fakeAddons{made: map[string]string{}},
 	}
 	r.p = nua.New(nua.Config{
 		DataDir: t.TempDir(), Domain: "example.test", Store: db,
 		Builder: r.builder, Runner: r.runner, Monitor: r.runner, Repos: r.repos,
-		KeepSlugs: keepSlugs,
+		KeepSlugs: keepSlugs, Addons: r.addons,
 	})
 	return r
 }
@@ -409,4 +411,47 @@ func (r *rig) release(t testing.TB, name string, v int) nua.Release {
 // all runs every process type of webWorker at release v, n instances each.
 func all(v, web, worker int) map[string]group {
 	return map[string]group{"web": {Release: v, N: web}, "worker": {Release: v, N: worker}}
+}
+
+// fakeAddons keeps the addons it made as name → kind, the way the addon
+// servers would. Set provision to break a provision.
+type fakeAddons struct {
+	provision func(kind, name string) error
+
+	mu   sync.Mutex
+	made map[string]string
+}
+
+func (f *fakeAddons) Provision(ctx context.Context, kind, name string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.provision != nil {
+		if err := f.provision(kind, name); err != nil {
+			return "", err
+		}
+	}
+	f.made[name] = kind
+	return kind + "://" + name + ":secret@127.0.0.1/" + name, nil
+}
+
+func (f *fakeAddons) Deprovision(ctx context.Context, kind, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.made, name)
+	return nil
+}
+
+func (f *fakeAddons) Info(ctx context.Context, a nua.Addon) ([][2]string, error) {
+	return [][2]string{{"Data Size", "1 kB"}}, nil
+}
+
+func (f *fakeAddons) Client(a nua.Addon) ([]string, map[string]string, error) {
+	return []string{a.Kind + "-client"}, map[string]string{"SECRET": "secret"}, nil
+}
+
+// names returns the names of the addons that exist.
+func (f *fakeAddons) names() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Sorted(maps.Keys(f.made))
 }
