@@ -114,18 +114,18 @@ func (s *Supervisor) Start(ctx context.Context, spec Spec) error {
 		s.forget(p)
 		return err
 	}
-	cmd, exited, err := s.spawn(p)
+	r, err := s.spawn(p)
 	if err == nil {
-		err = s.waitReady(ctx, p, exited)
+		err = s.waitReady(ctx, p, r)
 	}
 	if err != nil {
-		if cmd != nil {
-			s.kill(spec, cmd.Process.Pid, exited)
+		if r != nil {
+			s.kill(spec, r)
 		}
 		s.forget(p)
 		return fmt.Errorf("start %s: %w%s", spec.Name, err, tail(spec.Log))
 	}
-	s.wg.Go(func() { s.watch(p, cmd, exited) })
+	s.wg.Go(func() { s.watch(p, r) })
 	return nil
 }
 
@@ -138,7 +138,7 @@ func (s *Supervisor) forget(p *proc) {
 
 // waitReady polls spec.Ready until it passes, the server exits or the
 // timeout passes.
-func (s *Supervisor) waitReady(ctx context.Context, p *proc, exited <-chan error) error {
+func (s *Supervisor) waitReady(ctx context.Context, p *proc, r *run) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ReadyTimeout)
 	defer cancel()
 	for {
@@ -150,8 +150,8 @@ func (s *Supervisor) waitReady(ctx context.Context, p *proc, exited <-chan error
 			return nil
 		}
 		select {
-		case werr := <-exited:
-			return fmt.Errorf("exited before it was ready: %v", werr)
+		case <-r.done:
+			return fmt.Errorf("exited before it was ready: %v", r.err)
 		case <-ctx.Done():
 			return fmt.Errorf("not ready within %s: %v", s.cfg.ReadyTimeout, err)
 		case <-time.After(50 * time.Millisecond):
@@ -159,12 +159,19 @@ func (s *Supervisor) waitReady(ctx context.Context, p *proc, exited <-chan error
 	}
 }
 
+// run is one run of a server; done is closed once it exited, with err.
+type run struct {
+	pid  int
+	done chan struct{}
+	err  error
+}
+
 // spawn starts the server once and records its pid.
-func (s *Supervisor) spawn(p *proc) (*exec.Cmd, <-chan error, error) {
+func (s *Supervisor) spawn(p *proc) (*run, error) {
 	spec := p.spec
 	logf, err := os.OpenFile(spec.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer logf.Close()
 	cmd := exec.Command(spec.Path, spec.Args...)
@@ -176,34 +183,34 @@ func (s *Supervisor) spawn(p *proc) (*exec.Cmd, <-chan error, error) {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: spec.Credential}
 	if err := cmd.Start(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
 	pid := cmd.Process.Pid
+	r := &run{pid: pid, done: make(chan struct{})}
+	go func() { r.err = cmd.Wait(); close(r.done) }()
 	p.mu.Lock()
 	p.pid, p.since = pid, time.Now()
 	p.mu.Unlock()
 	if err := writePID(spec.PIDFile, pid, spec.Path); err != nil {
-		s.kill(spec, pid, exited)
-		return nil, nil, err
+		s.kill(spec, r)
+		return nil, err
 	}
 	s.log.Info("server started", "server", spec.Name, "pid", pid)
-	return cmd, exited, nil
+	return r, nil
 }
 
 // watch restarts the server whenever it dies, with a backoff, until it is
 // stopped.
-func (s *Supervisor) watch(p *proc, cmd *exec.Cmd, exited <-chan error) {
+func (s *Supervisor) watch(p *proc, r *run) {
 	defer close(p.done)
 	backoff := s.cfg.Backoff
 	for {
 		select {
 		case <-p.stop:
-			s.kill(p.spec, cmd.Process.Pid, exited)
+			s.kill(p.spec, r)
 			os.Remove(p.spec.PIDFile)
 			return
-		case err := <-exited:
+		case <-r.done:
 			p.mu.Lock()
 			ran := time.Since(p.since)
 			p.pid, p.since = 0, time.Now()
@@ -212,7 +219,7 @@ func (s *Supervisor) watch(p *proc, cmd *exec.Cmd, exited <-chan error) {
 			if ran > 2*s.cfg.MaxBackoff {
 				backoff = s.cfg.Backoff
 			}
-			s.log.Warn("server exited: restarting", "server", p.spec.Name, "err", err, "in", backoff)
+			s.log.Warn("server exited: restarting", "server", p.spec.Name, "err", r.err, "in", backoff)
 			select {
 			case <-p.stop:
 				os.Remove(p.spec.PIDFile)
@@ -222,7 +229,7 @@ func (s *Supervisor) watch(p *proc, cmd *exec.Cmd, exited <-chan error) {
 			backoff = min(2*backoff, s.cfg.MaxBackoff)
 			for {
 				var serr error
-				if cmd, exited, serr = s.spawn(p); serr == nil {
+				if r, serr = s.spawn(p); serr == nil {
 					break
 				}
 				s.log.Error("restart server", "server", p.spec.Name, "err", serr)
@@ -238,19 +245,19 @@ func (s *Supervisor) watch(p *proc, cmd *exec.Cmd, exited <-chan error) {
 
 // kill stops the server's process group: its stop signal, then SIGKILL
 // after the grace.
-func (s *Supervisor) kill(spec Spec, pid int, exited <-chan error) {
+func (s *Supervisor) kill(spec Spec, r *run) {
 	sig := spec.StopSignal
 	if sig == 0 {
 		sig = syscall.SIGTERM
 	}
-	syscall.Kill(pid, sig)
+	syscall.Kill(r.pid, sig)
 	select {
-	case <-exited:
+	case <-r.done:
 	case <-time.After(s.cfg.StopTimeout):
-		syscall.Kill(-pid, syscall.SIGKILL)
-		<-exited
+		syscall.Kill(-r.pid, syscall.SIGKILL)
+		<-r.done
 	}
-	syscall.Kill(-pid, syscall.SIGKILL) // what the server left behind
+	syscall.Kill(-r.pid, syscall.SIGKILL) // what the server left behind
 }
 
 // Stop stops the named server and waits until it is gone; stopping one
