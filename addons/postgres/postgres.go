@@ -227,7 +227,7 @@ func (d *Driver) Provision(ctx context.Context, name string) (string, error) {
 	if err := d.ensure(ctx); err != nil {
 		return "", err
 	}
-	id := addons.Ident(name)
+	id := ident(name)
 	pw, err := addons.Password()
 	if err != nil {
 		return "", err
@@ -270,20 +270,20 @@ func (d *Driver) Deprovision(ctx context.Context, name string) error {
 	if err := d.start(ctx); err != nil {
 		return err
 	}
-	return d.drop(ctx, addons.Ident(name))
+	return d.drop(ctx, ident(name))
 }
 
 // Exists reports whether the addon's role or database exists, for tests
 // that check nothing was left.
 func (d *Driver) Exists(ctx context.Context, name string) (bool, error) {
-	id := addons.Ident(name)
+	id := ident(name)
 	out, err := d.query(ctx, fmt.Sprintf(`SELECT (SELECT count(*) FROM pg_roles WHERE rolname='%s') + (SELECT count(*) FROM pg_database WHERE datname='%s');`, id, id))
 	return out != "0", err
 }
 
 // Info implements addons.Driver.
 func (d *Driver) Info(ctx context.Context, a nua.Addon) ([][2]string, error) {
-	id := addons.Ident(a.Name)
+	id := ident(a.Name)
 	out, err := d.query(ctx, fmt.Sprintf(`SELECT pg_size_pretty(pg_database_size('%s')) || '|' || (SELECT count(*) FROM pg_stat_activity WHERE datname='%s') || '|' || current_setting('server_version') || '|' || (SELECT count(*) FROM pg_stat_user_tables);`, id, id))
 	if err != nil {
 		return nil, err
@@ -322,4 +322,14 @@ func (d *Driver) Doctor(ctx context.Context) addons.Check {
 		c.Servers = []addons.Server{s}
 	}
 	return c
+}
+
+// ident is the name of the addon's role and database: the addon's, but
+// for names PostgreSQL reserves (pg_...), which get a prefix.
+func ident(name string) string {
+	id := addons.Ident(name)
+	if strings.HasPrefix(id, "pg_") {
+		return "db_" + id
+	}
+	return id
 }

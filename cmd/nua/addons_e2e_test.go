@@ -24,7 +24,7 @@ import (
 func TestE2EAddons(t *testing.T) {
 	t.Parallel()
 	s := testutil.StartServer(t)
-	t.Cleanup(func() { reapServices(t, s.Data) })
+	t.Cleanup(func() { s.Stop(); reapServices(t, s.Data) })
 
 	mustSSH(t, s, "apps:create", "pgapp")
 	out := mustSSH(t, s, "addons:create", "pgapp", "postgres", "--name", "pg-main")
@@ -115,7 +115,7 @@ func TestE2EAddons(t *testing.T) {
 
 	t.Run("attach across apps", func(t *testing.T) {
 		mustSSH(t, s, "addons:attach", "pg-main", "redisapp", "--as", "SHARED")
-		if out := mustSSH(t, s, "config:get", "redisapp", "SHARED_URL"); !strings.HasPrefix(out, "postgres://pg_main:") {
+		if out := mustSSH(t, s, "config:get", "redisapp", "SHARED_URL"); !strings.HasPrefix(out, "postgres://db_pg_main:") {
 			t.Fatalf("SHARED_URL = %q", out)
 		}
 		out, code := s.SSH(nil, "addons:destroy", "pg-main", "--confirm", "pg-main")
