@@ -5,11 +5,14 @@
 package addons
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -172,4 +175,19 @@ func FindBinary(kind, name, pkg string, dirs []string) (string, error) {
 func LastLine(b []byte) string {
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	return lines[len(lines)-1]
+}
+
+// RunSQL runs a database client (argv) with sql on its stdin, never on
+// its command line, and returns what it printed, trimmed; an error holds
+// the client's last line of complaint.
+func RunSQL(ctx context.Context, argv []string, sql string) (string, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8", "PGCONNECT_TIMEOUT=5"}
+	cmd.Stdin = strings.NewReader(sql)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s: %v: %s", filepath.Base(argv[0]), err, LastLine(stderr.Bytes()))
+	}
+	return strings.TrimSpace(stdout.String()), nil
 }

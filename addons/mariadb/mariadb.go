@@ -6,12 +6,10 @@
 package mariadb
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -172,15 +170,7 @@ func (d *Driver) query(ctx context.Context, sql string) (string, error) {
 	if d.cfg.Host.User == nil {
 		me = d.cfg.Host.UserName()
 	}
-	cmd := exec.CommandContext(ctx, client, "--no-defaults", "-S", d.socket(), "-u", me, "-N", "-B", "--connect-timeout=5")
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"}
-	cmd.Stdin = strings.NewReader(sql)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("mariadb: %v: %s", err, addons.LastLine(stderr.Bytes()))
-	}
-	return strings.TrimSpace(stdout.String()), nil
+	return addons.RunSQL(ctx, []string{client, "--no-defaults", "-S", d.socket(), "-u", me, "-N", "-B", "--connect-timeout=5"}, sql)
 }
 
 // Provision implements addons.Driver: a user and a database of the

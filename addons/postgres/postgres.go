@@ -6,12 +6,10 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -207,16 +205,8 @@ func (d *Driver) query(ctx context.Context, sql string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-		"-h", d.run(), "-p", strconv.Itoa(port), "-U", superuser, "-d", "postgres", "-f", "-")
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8", "PGCONNECT_TIMEOUT=5"}
-	cmd.Stdin = strings.NewReader(sql)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("psql: %v: %s", err, addons.LastLine(stderr.Bytes()))
-	}
-	return strings.TrimSpace(stdout.String()), nil
+	return addons.RunSQL(ctx, []string{psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+		"-h", d.run(), "-p", strconv.Itoa(port), "-U", superuser, "-d", "postgres", "-f", "-"}, sql)
 }
 
 // Provision implements addons.Driver: a role and a database owned by it,

@@ -1,10 +1,7 @@
 package main_test
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,7 +36,7 @@ func TestE2EAddons(t *testing.T) {
 	if status, body := s.Get("pgapp", "/ssl"); status != 200 || body != "true" {
 		t.Fatalf("GET /ssl = %d %q: the injected URL must connect over TLS", status, body)
 	}
-	if status, body := post(s, "pgapp", "/items?v=first"); status != 200 {
+	if status, body := s.Post("pgapp", "/items?v=first"); status != 200 {
 		t.Fatalf("POST /items = %d %q", status, body)
 	}
 	testutil.Commit(t, pgRepo, "README", "redeploy\n")
@@ -99,14 +96,14 @@ func TestE2EAddons(t *testing.T) {
 	if !strings.Contains(out, "Provisioning the addons of app.json") || !strings.Contains(out, "attached as REDIS_URL") {
 		t.Fatalf("the push did not make app.json's redis addon:\n%s", out)
 	}
-	if status, body := post(s, "redisapp", "/incr?k=hits"); status != 200 || body != "1" {
+	if status, body := s.Post("redisapp", "/incr?k=hits"); status != 200 || body != "1" {
 		t.Fatalf("POST /incr = %d %q", status, body)
 	}
 	testutil.Commit(t, redisRepo, "README", "redeploy\n")
 	if out := mustPush(t, s, redisRepo, "redisapp"); strings.Contains(out, "Provisioning") {
 		t.Fatalf("a second deploy made app.json's addons again:\n%s", out)
 	}
-	if status, body := post(s, "redisapp", "/incr?k=hits"); status != 200 || body != "2" {
+	if status, body := s.Post("redisapp", "/incr?k=hits"); status != 200 || body != "2" {
 		t.Fatalf("POST /incr after a redeploy = %d %q, want 2", status, body)
 	}
 	if out, code := s.SSH(strings.NewReader("GET hits\n"), "redis:cli", "redisapp"); code != 0 || !strings.Contains(out, "2") {
@@ -219,21 +216,6 @@ func wantBody(t *testing.T, s *testutil.Server, app, path, want string) {
 		status, body := s.Get(app, path)
 		return status == 200 && body == want, fmt.Sprintf("%d %q", status, body)
 	})
-}
-
-// post sends POST path to app through Traefik.
-func post(s *testutil.Server, app, path string) (int, string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "POST", fmt.Sprintf("http://127.0.0.1:%d%s", s.HTTPPort, path), nil)
-	req.Host = app + ".localhost"
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 // redisPIDFile is the pid file of the only redis instance.
