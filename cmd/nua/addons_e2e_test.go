@@ -73,6 +73,12 @@ func TestE2EAddons(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "rows=1") {
 			t.Fatalf("pg:psql: exit %d\n%s", code, out)
 		}
+		cmd := sshCmd(s, "-tt", "pg:psql", "pgapp")
+		cmd.Stdin = strings.NewReader("SELECT 6*7 AS answer;\n\\q\n")
+		b, _ := cmd.CombinedOutput()
+		if !strings.Contains(string(b), "42") || strings.Contains(string(b), "\r\r\n") {
+			t.Fatalf("pg:psql with ssh -tt:\n%q", b)
+		}
 		if out := mustSSH(t, s, "pg:info", "pgapp"); !strings.Contains(out, "Data Size:") || !strings.Contains(out, "Connections:") {
 			t.Fatalf("pg:info:\n%s", out)
 		}

@@ -47,9 +47,9 @@ func TestBenchAddons(t *testing.T) {
 	}
 	services := filepath.Join(s.Data, "services")
 	redisPIDs, _ := filepath.Glob(filepath.Join(services, "redis", "*", "redis.pid"))
-	fmt.Printf("idle RSS: postgres %.1f MB (all its processes), mariadb %.1f MB, redis %.1f MB per instance\n",
+	fmt.Printf("idle RSS: postgres %.1f MB (all its processes), mariadb %.1f MB, redis %.1f MB per instance (%.1f MB of it anonymous; the rest, its binary's pages, instances share)\n",
 		serverMB(filepath.Join(services, "postgres", "postgres.pid")), serverMB(filepath.Join(services, "mariadb", "mariadb.pid")),
-		serverMB(redisPIDs[0]))
+		serverMB(redisPIDs[0]), mb(anonymous(supervisor.PIDOf(redisPIDs[0]))))
 
 	for i := range 9 {
 		mustPush(t, s, testutil.NewRepo(t, "static"), fmt.Sprintf("site-%d", i))
