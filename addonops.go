@@ -95,6 +95,9 @@ func (p *Platform) provision(ctx context.Context, app App, kind AddonKind, name 
 
 // unprovision deletes an addon provision made.
 func (p *Platform) unprovision(a Addon) error {
+	if p.cfg.Addons == nil {
+		return errNoAddons
+	}
 	p.addonMu.Lock()
 	defer p.addonMu.Unlock()
 	err := p.cfg.Addons.Deprovision(context.Background(), a.Kind, a.Name)

@@ -10,8 +10,8 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
-	"strings"
 	"syscall"
 
 	"github.com/nua-paas/nua/addons/supervisor"
@@ -193,12 +193,14 @@ func (h Host) Running(name, pidFile string) Server {
 	return Server{Name: name, PID: pid, Running: pid > 0, Memory: supervisor.Memory(pid)}
 }
 
-// Version runs binary with args and returns the first line it prints.
-func Version(binary string, args ...string) string {
+var versionRE = regexp.MustCompile(`\d+\.\d+(\.\d+)?`)
+
+// Version runs binary with args and returns product and the version
+// number it prints ("PostgreSQL 15.18"), or "" when it fails.
+func Version(product, binary string, args ...string) string {
 	out, err := exec.Command(binary, args...).Output()
 	if err != nil {
 		return ""
 	}
-	line, _, _ := strings.Cut(string(out), "\n")
-	return line
+	return product + " " + versionRE.FindString(string(out))
 }

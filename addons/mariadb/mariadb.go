@@ -264,7 +264,7 @@ func (d *Driver) Doctor(ctx context.Context) addons.Check {
 	if err != nil {
 		return addons.Check{Problem: err.Error()}
 	}
-	c := addons.Check{Binary: server, Version: addons.Version(server, "--version")}
+	c := addons.Check{Binary: server, Version: addons.Version("MariaDB", server, "--version")}
 	if s := d.cfg.Host.Running(Kind, d.pidFile()); s.Running {
 		c.Servers = []addons.Server{s}
 	}

@@ -307,7 +307,7 @@ func (d *Driver) Doctor(ctx context.Context) addons.Check {
 	if err != nil {
 		return addons.Check{Problem: err.Error()}
 	}
-	c := addons.Check{Binary: postgres, Version: addons.Version(postgres, "--version")}
+	c := addons.Check{Binary: postgres, Version: addons.Version("PostgreSQL", postgres, "--version")}
 	if s := d.cfg.Host.Running(Kind, d.pidFile()); s.Running {
 		c.Servers = []addons.Server{s}
 	}

@@ -250,7 +250,7 @@ func (d *Driver) Doctor(ctx context.Context) addons.Check {
 	if err != nil {
 		return addons.Check{Problem: err.Error()}
 	}
-	c := addons.Check{Binary: server, Version: addons.Version(server, "--version")}
+	c := addons.Check{Binary: server, Version: addons.Version("Redis", server, "--version")}
 	entries, _ := os.ReadDir(d.dir)
 	for _, e := range entries {
 		if s := d.cfg.Host.Running(Kind+"/"+e.Name(), filepath.Join(d.instance(e.Name()), "redis.pid")); s.Running {

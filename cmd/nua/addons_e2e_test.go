@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,11 +74,24 @@ func TestE2EAddons(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "rows=1") {
 			t.Fatalf("pg:psql: exit %d\n%s", code, out)
 		}
+		// On a terminal: type once psql prompts (it drops what came before).
 		cmd := sshCmd(s, "-tt", "pg:psql", "pgapp")
-		cmd.Stdin = strings.NewReader("SELECT 6*7 AS answer;\n\\q\n")
-		b, _ := cmd.CombinedOutput()
-		if !strings.Contains(string(b), "42") || strings.Contains(string(b), "\r\r\n") {
-			t.Fatalf("pg:psql with ssh -tt:\n%q", b)
+		var term testutil.Buffer
+		cmd.Stdout, cmd.Stderr = &term, &term
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Process.Kill()
+		testutil.Eventually(t, 20*time.Second, "psql's prompt", func() (bool, string) {
+			return strings.Contains(term.String(), "=>"), term.String()
+		})
+		io.WriteString(stdin, "\\pset pager off\nSELECT 6*7 AS answer;\n\\q\n")
+		if err := cmd.Wait(); err != nil || !strings.Contains(term.String(), "42") || strings.Contains(term.String(), "\r\r\n") {
+			t.Fatalf("pg:psql with ssh -tt: %v\n%q", err, term.String())
 		}
 		if out := mustSSH(t, s, "pg:info", "pgapp"); !strings.Contains(out, "Data Size:") || !strings.Contains(out, "Connections:") {
 			t.Fatalf("pg:info:\n%s", out)
@@ -187,7 +201,7 @@ func TestE2EAddons(t *testing.T) {
 
 	t.Run("doctor", func(t *testing.T) {
 		out := mustSSH(t, s, "doctor")
-		for _, want := range []string{"-----> Addon services", "postgres", "PostgreSQL) 15", "redis", "mariadb", "running"} {
+		for _, want := range []string{"-----> Addon services", "postgres", "PostgreSQL 15", "redis", "mariadb", "running"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("doctor lacks %q:\n%s", want, out)
 			}
