@@ -204,3 +204,21 @@ func Version(product, binary string, args ...string) string {
 	}
 	return product + " " + versionRE.FindString(string(out))
 }
+
+// InitData makes a shared server's data dir afresh (what a failed
+// attempt left goes first) and its socket dir, and runs the server's
+// initialising program in it as the servers' user; on error the data dir
+// goes again.
+func (h Host) InitData(ctx context.Context, data, sockets, program string, args ...string) error {
+	os.RemoveAll(data)
+	for _, dir := range []string{data, sockets} {
+		if err := h.Mkdir(dir); err != nil {
+			return err
+		}
+	}
+	if out, err := h.Command(ctx, program, args).CombinedOutput(); err != nil {
+		os.RemoveAll(data)
+		return fmt.Errorf("%s: %v: %s", filepath.Base(program), err, LastLine(out))
+	}
+	return nil
+}

@@ -112,17 +112,10 @@ func (d *Driver) install(ctx context.Context) error {
 		return err
 	}
 	h := d.cfg.Host
-	os.RemoveAll(d.data())
-	for _, dir := range []string{d.data(), d.run()} {
-		if err := h.Mkdir(dir); err != nil {
-			return err
-		}
-	}
-	out, err := h.Command(ctx, installDB, []string{"--no-defaults", "--datadir=" + d.data(), "--user=" + h.UserName(),
-		"--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve"}).CombinedOutput()
+	err = h.InitData(ctx, d.data(), d.run(), installDB, "--no-defaults", "--datadir="+d.data(), "--user="+h.UserName(),
+		"--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve")
 	if err != nil {
-		os.RemoveAll(d.data())
-		return fmt.Errorf("mariadb-install-db: %v: %s", err, addons.LastLine(out))
+		return err
 	}
 	port, err := addons.FreePort()
 	if err != nil {

@@ -130,16 +130,9 @@ func (d *Driver) initdb(ctx context.Context) error {
 		return err
 	}
 	h := d.cfg.Host
-	os.RemoveAll(d.data()) // what a failed init left
-	for _, dir := range []string{d.data(), d.run()} {
-		if err := h.Mkdir(dir); err != nil {
-			return err
-		}
-	}
-	out, err := h.Command(ctx, initdb, []string{"-D", d.data(), "-U", superuser, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-instructions"}).CombinedOutput()
+	err = h.InitData(ctx, d.data(), d.run(), initdb, "-D", d.data(), "-U", superuser, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-instructions")
 	if err != nil {
-		os.RemoveAll(d.data())
-		return fmt.Errorf("initdb: %v: %s", err, addons.LastLine(out))
+		return err
 	}
 	cert, key, err := addons.SelfSignedCert("nua-postgres")
 	if err != nil {

@@ -177,6 +177,9 @@ func TestE2EAddons(t *testing.T) {
 		t.Fatalf("postgres (pid %d) did not outlive the killed daemon", pgPID)
 	}
 	s.Start()
+	if now := supervisor.PIDOf(filepath.Join(s.Data, "services", "postgres", "postgres.pid")); now == pgPID || now == 0 || supervisor.Runs(pgPID, "/usr/lib/postgresql/15/bin/postgres") {
+		t.Errorf("after the restart postgres runs as %d; the killed daemon's (%d) should be gone", now, pgPID)
+	}
 	if !strings.Contains(s.Log(), "left running by an earlier nua: replacing it") {
 		t.Errorf("the restarted daemon did not say it replaced the servers the killed one left:\n%s", s.Log())
 	}
