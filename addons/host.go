@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -29,7 +28,6 @@ type Host struct {
 	User *User
 	// Supervisor keeps the servers running.
 	Supervisor *supervisor.Supervisor
-	Logger     *slog.Logger
 }
 
 // User is the account the servers run as.
@@ -48,10 +46,10 @@ func ServiceUser() (*User, string, error) {
 	}
 	out, uerr := exec.Command("useradd", "--system", "--user-group", "--no-create-home",
 		"--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", ServiceUserName).CombinedOutput()
-	if uerr != nil {
-		return nil, "", fmt.Errorf("make the %s user: %v: %s", ServiceUserName, uerr, out)
+	if u, line, err := ServiceUserInfo(); uerr == nil || err == nil { // made by a racing nua
+		return u, line, err
 	}
-	return ServiceUserInfo()
+	return nil, "", fmt.Errorf("make the %s user: %v: %s", ServiceUserName, uerr, out)
 }
 
 // ServiceUserInfo is ServiceUser that makes no user: as root, an error

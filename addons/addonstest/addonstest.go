@@ -39,7 +39,7 @@ func NewHost(tb testing.TB) addons.Host {
 	log := slog.New(slog.NewTextHandler(testWriter{tb}, nil))
 	sup := supervisor.New(supervisor.Config{StopTimeout: 10 * time.Second, Logger: log})
 	tb.Cleanup(func() { sup.Close(context.Background()) })
-	return addons.Host{Dir: filepath.Join(dir, "services"), User: u, Supervisor: sup, Logger: log}
+	return addons.Host{Dir: filepath.Join(dir, "services"), User: u, Supervisor: sup}
 }
 
 type testWriter struct{ tb testing.TB }

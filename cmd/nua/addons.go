@@ -21,7 +21,7 @@ func openAddons(ctx context.Context, cfg serverConfig, log *slog.Logger) (*addon
 	log = log.With("component", "addons")
 	log.Info(note)
 	sup := supervisor.New(supervisor.Config{StopTimeout: cfg.stopTimeout, Logger: log})
-	svc := addons.New(builtin.Drivers(addons.Host{Dir: builtin.Dir(cfg.data), User: u, Supervisor: sup, Logger: log})...)
+	svc := addons.New(builtin.Drivers(addons.Host{Dir: builtin.Dir(cfg.data), User: u, Supervisor: sup})...)
 	if err := svc.Open(ctx); err != nil {
 		log.Error("addon servers", "err", err) // the apps that need none still run
 	}
