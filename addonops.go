@@ -153,6 +153,23 @@ func (p *Platform) checkAddonVars(app string, set map[string]string, unset []str
 	return nil
 }
 
+// withAttachments returns config with the URLs of the addons attached to
+// app now: a rollback keeps the app on its addons, whose vars only
+// addons:attach and addons:detach change.
+func (p *Platform) withAttachments(app string, config map[string]string) (map[string]string, error) {
+	all, err := p.cfg.Store.Addons()
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]string{}
+	for _, a := range all {
+		if at, ok := a.AttachedTo(app); ok {
+			set[at.Var()] = a.URL
+		}
+	}
+	return withVars(config, set, nil), nil
+}
+
 // setAddonVar sets (value != "") or removes config var k of app, which
 // the caller has locked, on a new release when the app runs.
 func (p *Platform) setAddonVar(ctx context.Context, app App, k, value, desc, by string, o *buildout.Output) error {

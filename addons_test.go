@@ -235,3 +235,18 @@ func TestParseAddonKind(t *testing.T) {
 		}
 	}
 }
+
+// TestRollbackKeepsAttachments: rolling back to a release from before an
+// addon was attached keeps its var, which only addons:detach removes.
+func TestRollbackKeepsAttachments(t *testing.T) {
+	r := newRig(t, 5)
+	r.mustApp(t, "shop")
+	r.mustDeploy(t, "shop", "aaaaaaa1")
+	a := r.createAddon(t, "shop", "postgres", "main-db", "")
+	if err := r.p.Rollback(t.Context(), "shop", 1, "tester", io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.app(t, "shop").Config["DATABASE_URL"]; got != a.URL {
+		t.Fatalf("DATABASE_URL after a rollback to v1 = %q, want the attached addon's", got)
+	}
+}

@@ -256,7 +256,9 @@ func (p *Platform) Rollback(ctx context.Context, name string, version int, by st
 	o.Step("Rolling back %s to v%d", name, target.Version)
 	return p.rerelease(ctx, app, func(Release) (Release, error) {
 		target.Description = fmt.Sprintf("Rollback to v%d", target.Version)
-		return target, nil
+		var err error
+		target.Config, err = p.withAttachments(name, target.Config)
+		return target, err
 	}, by, o)
 }
 

@@ -162,8 +162,11 @@ func addonCommands(o Options) []*cli.Command {
 					}
 					shown++
 				}
+				if shown == 0 && c.Args().Get(1) != "" {
+					return fmt.Errorf("%w: %s has no PostgreSQL addon %s: see `addons %s`", nua.ErrInvalid, name, excerpt.Of(c.Args().Get(1)), name)
+				}
 				if shown == 0 {
-					return fmt.Errorf("%w: %s has no PostgreSQL addon%s: create one with `addons:create %s postgres`", nua.ErrInvalid, name, excerpt.Of(" "+c.Args().Get(1)), name)
+					return fmt.Errorf("%w: %s has no PostgreSQL addon: create one with `addons:create %s postgres`", nua.ErrInvalid, name, name)
 				}
 				return nil
 			}),
