@@ -211,6 +211,22 @@ func TestE2EAddons(t *testing.T) {
 		}
 	})
 
+	t.Run("addons:destroy", func(t *testing.T) {
+		mustSSH(t, s, "addons:destroy", "maria-main", "--confirm", "maria-main")
+		if out, code := s.SSH(nil, "config:get", "pgapp", "MARIADB_URL"); code == 0 {
+			t.Fatalf("MARIADB_URL still set: %s", out)
+		}
+		if out, code := s.SSH(strings.NewReader("SELECT 1;\n"), "mariadb:cli", "pgapp"); code == 0 {
+			t.Fatalf("mariadb:cli after destroy:\n%s", out)
+		}
+		events := mustSSH(t, s, "events", "pgapp", "-n", "100")
+		for _, want := range []string{"addons:create", "addons:destroy", "maria-main", "pg:psql"} {
+			if !strings.Contains(events, want) {
+				t.Errorf("pgapp's events lack %q:\n%s", want, events)
+			}
+		}
+	})
+
 	t.Run("apps:destroy destroys the app's addons", func(t *testing.T) {
 		dir := filepath.Dir(redisPIDFile(t, s.Data))
 		out := mustSSH(t, s, "apps:destroy", "redisapp", "--confirm", "redisapp")

@@ -52,6 +52,15 @@ func authorizeAddon(p *nua.Platform, who nua.Identity, rule Rule, name string) e
 	return forbidden("addon %s belongs to app %s, which you have no access to: ask its owner or an admin", name, a.App)
 }
 
+// addonApp is the app that made the addon name, whose trail records what
+// is done to it; "" when there is none.
+func addonApp(p *nua.Platform, name string) string {
+	if a, err := p.AddonInfo(name); err == nil {
+		return a.App
+	}
+	return ""
+}
+
 func addonCommands(o Options) []*cli.Command {
 	asFlag := &cli.StringFlag{Name: "as", Usage: "attach as NAME: the config var is NAME_URL (default DATABASE, or REDIS)"}
 	return []*cli.Command{
