@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/nua-paas/nua"
 )
@@ -69,15 +70,20 @@ var _ nua.AddonService = (*Service)(nil)
 // New returns a Service over drivers, in the order doctor lists them.
 func New(drivers ...Driver) *Service { return &Service{drivers: drivers} }
 
-// Open starts every driver's servers; a driver that fails to is logged
-// through the error and the others still start.
+// Open starts every driver's servers, all at once; a driver that fails
+// to is named in the error and the others still start.
 func (s *Service) Open(ctx context.Context) error {
-	var errs []string
-	for _, d := range s.drivers {
-		if err := d.Open(ctx); err != nil {
-			errs = append(errs, fmt.Sprintf("%s: %v", d.Kind(), err))
-		}
+	errs := make([]string, len(s.drivers))
+	var wg sync.WaitGroup
+	for i, d := range s.drivers {
+		wg.Go(func() {
+			if err := d.Open(ctx); err != nil {
+				errs[i] = fmt.Sprintf("%s: %v", d.Kind(), err)
+			}
+		})
 	}
+	wg.Wait()
+	errs = slices.DeleteFunc(errs, func(e string) bool { return e == "" })
 	if len(errs) > 0 {
 		return fmt.Errorf("start addon servers: %s", strings.Join(errs, "; "))
 	}
