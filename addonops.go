@@ -465,7 +465,7 @@ func (p *Platform) attachedAddon(app, kind, name string) (Addon, error) {
 	return Addon{}, fmt.Errorf("%w: %s has several %s addons (%s): name one", ErrInvalid, app, kind, strings.Join(names, ", "))
 }
 
-// destroyAppAddons checks that the app's addons may go with it (none is
+// appAddons checks that the app's addons may go with it (none is
 // attached to another app) and returns them and those of other apps it
 // has attached. The caller holds the app's lock.
 func (p *Platform) appAddons(app string) (own, attached []Addon, err error) {

@@ -129,7 +129,7 @@ type AddonStore interface {
 	DeleteAddon(name string) error
 }
 
-// ErrNoAddons is returned when the platform runs no addon service.
+// errNoAddons refuses addon commands on a platform with no addon service.
 var errNoAddons = fmt.Errorf("%w: this nua runs no addon services (nua dev and the local door have none)", ErrInvalid)
 
 // newAddonName picks a free name such as postgres-amber-31415.
