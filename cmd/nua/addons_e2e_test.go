@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -99,9 +100,16 @@ func TestE2EAddons(t *testing.T) {
 	})
 
 	t.Run("mariadb through mariadb:cli", func(t *testing.T) {
+		// Attaching restarts the app on a new release with no downtime.
+		var failed, total atomic.Int64
+		stop := hammer(s, "pgapp", &failed, &total)
 		out := mustSSH(t, s, "addons:create", "pgapp", "mariadb", "--as", "MARIADB", "--name", "maria-main")
+		stop()
 		if !strings.Contains(out, "as MARIADB_URL") {
 			t.Fatalf("addons:create mariadb:\n%s", out)
+		}
+		if failed.Load() > 0 || total.Load() == 0 {
+			t.Errorf("%d of %d requests failed while the addon was attached", failed.Load(), total.Load())
 		}
 		sql := "CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('maria-row'); SELECT v FROM t;\n"
 		out, code := s.SSH(strings.NewReader(sql), "mariadb:cli", "pgapp")
