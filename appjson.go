@@ -26,6 +26,8 @@ type AppJSON struct {
 	// Cron are jobs run on a schedule, each a one-off in the current
 	// release.
 	Cron []CronJob `json:"cron,omitempty"`
+	// Addons are made and attached on the app's first deploy.
+	Addons []AddonSpec `json:"addons,omitempty"`
 }
 
 // FormationEntry is the initial scale of a process type.
@@ -118,6 +120,9 @@ func (m AppJSON) validate() error {
 	if err := checkCron(m.Cron); err != nil {
 		return err
 	}
+	if err := checkAddonSpecs(m.Addons); err != nil {
+		return err
+	}
 	for typ, checks := range m.Healthchecks {
 		if !ValidProcessType(typ) {
 			return fmt.Errorf("%w: app.json healthchecks: %q is not a process type name", ErrInvalid, clip(typ))
@@ -133,6 +138,49 @@ func (m AppJSON) validate() error {
 				return fmt.Errorf("%w: app.json healthchecks.%s[%d]: attempts up to 100, timeout and wait up to 600 seconds", ErrInvalid, typ, i)
 			}
 		}
+	}
+	return nil
+}
+
+// AddonSpec is an addon app.json asks for: a string naming its kind
+// ("heroku-postgresql", "redis"), or an object with "plan" and "as".
+type AddonSpec struct {
+	Plan string `json:"plan"`
+	As   string `json:"as,omitempty"`
+}
+
+// UnmarshalJSON reads a string or an object.
+func (s *AddonSpec) UnmarshalJSON(data []byte) error {
+	if len(data) > 0 && data[0] == '"' {
+		return json.Unmarshal(data, &s.Plan)
+	}
+	type plain AddonSpec
+	return json.Unmarshal(data, (*plain)(s))
+}
+
+// maxManifestAddons bounds app.json's addons.
+const maxManifestAddons = 10
+
+func checkAddonSpecs(specs []AddonSpec) error {
+	if len(specs) > maxManifestAddons {
+		return fmt.Errorf("%w: app.json addons: at most %d", ErrInvalid, maxManifestAddons)
+	}
+	vars := map[string]bool{}
+	for i, s := range specs {
+		kind, err := ParseAddonKind(s.Plan)
+		if err != nil {
+			return fmt.Errorf("app.json addons[%d]: %w", i, err)
+		}
+		as := s.As
+		if as == "" {
+			as = kind.As
+		} else if err := ValidateAttachmentName(as); err != nil {
+			return fmt.Errorf("app.json addons[%d]: %w", i, err)
+		}
+		if vars[as] {
+			return fmt.Errorf("%w: app.json addons[%d]: %s_URL is set by an earlier addon: give this one \"as\"", ErrInvalid, i, as)
+		}
+		vars[as] = true
 	}
 	return nil
 }

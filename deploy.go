@@ -87,7 +87,19 @@ func (p *Platform) deploy(ctx context.Context, req DeployRequest, out io.Writer)
 		By: req.By, Description: "Deploy " + short(req.Commit), Created: time.Now().UTC(),
 	}
 	first := app.Release == 0
+	var made []Addon
+	if first {
+		if made, err = p.provisionManifest(ctx, app, manifest.Addons, req.By, o); err != nil {
+			p.unprovisionAll(made, o)
+			p.cfg.Builder.RemoveSlugs(app.Name, func(s int) bool { return s != v })
+			return 0, fmt.Errorf("%w: app.json addons: %w", ErrDeploy, err)
+		}
+		for _, a := range made {
+			rel.Config = withVars(rel.Config, map[string]string{a.Attachments[0].Var(): a.URL}, nil)
+		}
+	}
 	if err := p.release(ctx, app, rel, o); err != nil {
+		p.unprovisionAll(made, o)
 		p.cfg.Builder.RemoveSlugs(app.Name, func(s int) bool { return s != v })
 		return 0, err
 	}
@@ -188,6 +200,9 @@ func (p *Platform) SetConfig(ctx context.Context, name string, set map[string]st
 		return err
 	}
 	defer unlock()
+	if err := p.checkAddonVars(name, set, unset); err != nil {
+		return err
+	}
 	config := withVars(app.Config, set, unset)
 	desc := describeChange(set, unset)
 	o := buildout.NewOutput(out)
@@ -258,7 +273,9 @@ func (p *Platform) Rollback(ctx context.Context, name string, version int, by st
 	o.Step("Rolling back %s to v%d", name, target.Version)
 	return p.rerelease(ctx, app, func(Release) (Release, error) {
 		target.Description = fmt.Sprintf("Rollback to v%d", target.Version)
-		return target, nil
+		var err error
+		target.Config, err = p.withAttachments(name, target.Config)
+		return target, err
 	}, by, o)
 }
 

@@ -3,6 +3,7 @@ package nua_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -247,7 +248,7 @@ func TestDestroyApp(t *testing.T) {
 	r.mustApp(t, "shop")
 	r.mustDeploy(t, "shop", "aaaaaaa1")
 	r.runner.takeCalls()
-	if err := r.p.DestroyApp(t.Context(), "shop"); err != nil {
+	if err := r.p.DestroyApp(t.Context(), "shop", io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := r.runner.takeCalls(), []string{"remove shop"}; !slices.Equal(got, want) {

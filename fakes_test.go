@@ -307,6 +307,7 @@ type rig struct {
 	runner  *fakeRunner
 	repos   *fakeRepos
 	notices *recorder
+	addons  *fakeAddons
 }
 
 // webWorker are the process types of the apps the rigs build.
@@ -325,11 +326,12 @@ func newRig(t testing.TB, keepSlugs int) *rig {
 		runner:  &fakeRunner{running: map[string]map[string]group{}},
 		repos:   &fakeRepos{repos: map[string]string{}},
 		notices: &recorder{},
+		addons:  &fakeAddons{made: map[string]string{}},
 	}
 	r.p = nua.New(nua.Config{
 		DataDir: t.TempDir(), Domain: "example.test", Store: db,
 		Builder: r.builder, Runner: r.runner, Monitor: r.runner, Repos: r.repos,
-		KeepSlugs: keepSlugs, Notifier: r.notices,
+		KeepSlugs: keepSlugs, Notifier: r.notices, Addons: r.addons,
 	})
 	return r
 }
@@ -435,4 +437,47 @@ func (r *recorder) got() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.sent)
+}
+
+// fakeAddons keeps the addons it made as name → kind, the way the addon
+// servers would. Set provision to break a provision.
+type fakeAddons struct {
+	provision func(kind, name string) error
+
+	mu   sync.Mutex
+	made map[string]string
+}
+
+func (f *fakeAddons) Provision(ctx context.Context, kind, name string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.provision != nil {
+		if err := f.provision(kind, name); err != nil {
+			return "", err
+		}
+	}
+	f.made[name] = kind
+	return kind + "://" + name + ":secret@127.0.0.1/" + name, nil
+}
+
+func (f *fakeAddons) Deprovision(ctx context.Context, kind, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.made, name)
+	return nil
+}
+
+func (f *fakeAddons) Info(ctx context.Context, a nua.Addon) ([][2]string, error) {
+	return [][2]string{{"Data Size", "1 kB"}}, nil
+}
+
+func (f *fakeAddons) Client(a nua.Addon) ([]string, map[string]string, error) {
+	return []string{a.Kind + "-client"}, map[string]string{"SECRET": "secret"}, nil
+}
+
+// names returns the names of the addons that exist.
+func (f *fakeAddons) names() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Sorted(maps.Keys(f.made))
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nua-paas/nua/internal/buildout"
 	"github.com/nua-paas/nua/internal/diskuse"
 )
 
@@ -29,6 +30,8 @@ type Config struct {
 	Monitor Monitor
 	// Repos holds the apps' git repositories.
 	Repos Repos
+	// Addons runs the servers behind addons; nil: none.
+	Addons AddonService
 	// KeepSlugs is how many built slugs are kept for each app.
 	KeepSlugs int
 	// MinFree is the disk space a build needs on the data dir's file
@@ -50,9 +53,10 @@ type Platform struct {
 	cfg Config
 	log *slog.Logger
 
-	uidMu sync.Mutex // held while an app gets its uid
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex // per app: one deploy, config change or restart at a time
+	uidMu   sync.Mutex // held while an app gets its uid
+	addonMu sync.Mutex // held while addons are read and changed, after an app's lock
+	mu      sync.Mutex
+	locks   map[string]*sync.Mutex // per app: one deploy, config change or restart at a time
 
 	pushes pushes // git pushes in progress, for their hooks
 	crons  crons  // the cron scheduler's state
@@ -164,13 +168,19 @@ func (p *Platform) CreateApp(name, owner string) (App, error) {
 }
 
 // DestroyApp stops the app and deletes its repository, releases, caches,
-// logs and route. Its data directory is kept.
-func (p *Platform) DestroyApp(ctx context.Context, name string) error {
+// logs and route, and the addons it made, saying so on out; those of
+// other apps it had attached are detached. Its data directory is kept. An
+// app whose addon is attached to another app is refused.
+func (p *Platform) DestroyApp(ctx context.Context, name string, out io.Writer) error {
 	app, unlock, err := p.lockedApp(name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	own, attached, err := p.appAddons(name)
+	if err != nil {
+		return err
+	}
 	// Its containers must be gone before their images.
 	if err := p.cfg.Runner.Remove(ctx, app); err != nil {
 		p.log.Warn("stop app", "app", name, "err", err)
@@ -179,6 +189,7 @@ func (p *Platform) DestroyApp(ctx context.Context, name string) error {
 		return err
 	}
 	var errs []error
+	errs = append(errs, p.dropAppAddons(name, own, attached, buildout.NewOutput(out)))
 	errs = append(errs, p.cfg.Repos.Remove(name))
 	p.cfg.Builder.RemoveSlugs(name, nil)
 	for _, dir := range []string{p.cacheDir(name), p.logDir(name)} {

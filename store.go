@@ -26,4 +26,6 @@ type Store interface {
 	PutToken(Token) error
 	// Accounts keeps users, keys, access and events.
 	Accounts
+	// AddonStore keeps addons.
+	AddonStore
 }

@@ -27,6 +27,8 @@
 //	access/
 //	  <app>/                 one bucket per app with an owner or collaborators
 //	    <user>               "owner" or "collaborator"
+//	addons/
+//	  <name>                 JSON nua.Addon (its URL holds the password)
 //	events/
 //	  apps/
 //	    <app>/               an app's trail; kept when the app is destroyed
@@ -73,7 +75,7 @@ var (
 )
 
 // topBuckets are the buckets at the root of the file.
-var topBuckets = [][]byte{bucketMeta, bucketApps, bucketReleases, bucketUsers, bucketKeys, bucketFingerprints, bucketBuilders, bucketAccess, bucketEvents, bucketTokens, bucketNotifications}
+var topBuckets = [][]byte{bucketMeta, bucketApps, bucketReleases, bucketUsers, bucketKeys, bucketFingerprints, bucketBuilders, bucketAccess, bucketEvents, bucketTokens, bucketNotifications, bucketAddons}
 
 // DB is the bbolt-backed nua.Store.
 type DB struct {

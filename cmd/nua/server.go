@@ -287,11 +287,16 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		return err
 	}
 	rt := runtime.New(rtc)
+	services, stopServices, err := openAddons(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopServices()
 	p = nua.New(nua.Config{
 		DataDir: cfg.data, Domain: cfg.domain, HTTPPort: httpPort, Store: db,
 		Builder: rt, Runner: rt, Monitor: rt, Repos: repos{recv}, KeepSlugs: cfg.keepReleases, MinFree: cfg.minFree,
 		Notifier: &notify.Sender{SMTP: cfg.smtp, Server: cfg.domain},
-		Logger:   log.With("component", "nua"),
+		Logger:   log.With("component", "nua"), Addons: services,
 	})
 	defer p.Close(context.WithoutCancel(ctx))
 	if err := p.Migrate(); err != nil {
@@ -338,7 +343,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 			o := commands.Options{Door: commands.SSH, Platform: p, Who: who, Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr, MaxScale: cfg.maxScale, Dashboard: dashboard(dash)}
 			if s.TTY != nil {
 				o.TTY = &nua.TTY{Term: s.TTY.Term, Width: s.TTY.Width, Height: s.TTY.Height, Resize: s.TTY.Resize}
-				if len(s.Args) == 0 || s.Args[0] != "run" { // a terminal in raw mode wants CRLF
+				if len(s.Args) == 0 || !commands.Interactive(s.Args[0]) { // a terminal in raw mode wants CRLF
 					o.Stdout, o.Stderr = crlf{s.Stdout}, crlf{s.Stderr}
 				}
 			}

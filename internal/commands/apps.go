@@ -55,7 +55,7 @@ func appCommands(o Options) []*cli.Command {
 				if c.String("confirm") != name {
 					return usageError{fmt.Sprintf("this deletes %s for good: run again with --confirm %s", name, name)}
 				}
-				if err := p.DestroyApp(c.Context, name); err != nil {
+				if err := p.DestroyApp(c.Context, name, c.App.Writer); err != nil {
 					return err
 				}
 				fmt.Fprintf(c.App.Writer, "-----> Destroyed %s\n", name)

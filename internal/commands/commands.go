@@ -143,7 +143,7 @@ func New(o Options) *cli.App {
 	}
 	for _, group := range [][]*cli.Command{
 		appCommands(o), configCommands(o), psCommands(o), cronCommands(o), resourceCommands(o), userCommands(o), keyCommands(o),
-		accessCommands(o), eventCommands(o), builderCommands(o), runtimeCommands(o), systemCommands(o), notificationCommands(o), dashboardCommands(o), tokenCommands(o), HookCommands(o), o.Extra,
+		accessCommands(o), eventCommands(o), builderCommands(o), runtimeCommands(o), systemCommands(o), notificationCommands(o), dashboardCommands(o), tokenCommands(o), addonCommands(o), HookCommands(o), o.Extra,
 		{versionCommand(o), doctorCommand(o)},
 	} {
 		app.Commands = append(app.Commands, group...)

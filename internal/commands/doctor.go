@@ -29,6 +29,7 @@ func doctorCommand(o Options) *cli.Command {
 				data = o.Platform.DataDir()
 			}
 			doctorRuntimes(c.App.Writer, toolchains.RuntimesDir(data))
+			doctorAddons(c.Context, c.App.Writer, data)
 			return nil
 		},
 	}

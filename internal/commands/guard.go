@@ -46,8 +46,13 @@ func guard(o Options, name string, action cli.ActionFunc) cli.ActionFunc {
 		} else {
 			if rule.appRule() {
 				app = c.Args().Get(rule.Arg)
+			} else if rule.Addon {
+				app = addonApp(o.Platform, c.Args().First())
 			}
 			err = authorize(o.Platform, who, o.Door, name, rule, args)
+			if err == nil && rule.Addon {
+				err = authorizeAddon(o.Platform, who, rule, c.Args().First())
+			}
 		}
 		note := &auditNote{who: who, detail: defaultDetail(rule, args)}
 		if rule.Detail != nil {

@@ -51,6 +51,10 @@ type Rule struct {
 	Change bool
 	// Event names the change in the trail when not the command's name.
 	Event string
+	// Addon: the argument at 0 names an addon, which the caller must be
+	// a member of the app of (or, for a command that changes nothing, of
+	// an app it is attached to), besides Who's check.
+	Addon bool
 	// Detail says what changed, from the command line; by default the
 	// arguments but the app's. It must never hold a config value.
 	Detail func(c *cli.Context) string
@@ -67,6 +71,10 @@ var rules = map[string]Rule{
 	"apps":        {Who: Anyone}, // lists the caller's apps only
 	"apps:create": {Who: Anyone, Change: true},
 	"events":      {Who: MemberIfGiven},
+	"addons":      {Who: MemberIfGiven}, // the caller's apps' addons only
+	// Addons: a member of the addon's app.
+	"addons:info":    {Who: Anyone, Addon: true},
+	"addons:destroy": {Who: Anyone, Addon: true, Change: true},
 
 	// An app's owner, collaborators and the admins.
 	"apps:info":        {Who: Member},
@@ -90,6 +98,13 @@ var rules = map[string]Rule{
 	"resources":        {Who: Member},
 	"resources:set":    {Who: Member, Change: true},
 	"access":           {Who: Member},
+	"addons:create":    {Who: Member, Change: true},
+	"addons:attach":    {Who: Member, Arg: 1, Addon: true, Change: true},
+	"addons:detach":    {Who: Member, Arg: 1, Change: true},
+	"pg:psql":          {Who: Member, Change: true},
+	"pg:info":          {Who: Member},
+	"redis:cli":        {Who: Member, Change: true},
+	"mariadb:cli":      {Who: Member, Change: true},
 	"git-upload-pack":  {Who: Member},
 	// A refused push is recorded here; the others by their hook.
 	"git-receive-pack": {Who: MemberOrNew, Change: true, Event: "push"},

@@ -328,10 +328,15 @@ func combined(tb testing.TB, cmd *exec.Cmd) (string, int) {
 
 // Get requests path of app through Traefik and returns the status and body;
 // status 0 means no connection.
-func (s *Server) Get(app, path string) (int, string) {
+func (s *Server) Get(app, path string) (int, string) { return s.request("GET", app, path) }
+
+// Post is Get with the POST method.
+func (s *Server) Post(app, path string) (int, string) { return s.request("POST", app, path) }
+
+func (s *Server) request(method, app, path string) (int, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("http://127.0.0.1:%d%s", s.HTTPPort, path), nil)
+	req, _ := http.NewRequestWithContext(ctx, method, fmt.Sprintf("http://127.0.0.1:%d%s", s.HTTPPort, path), nil)
 	req.Host = app + ".localhost"
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -7,7 +7,8 @@
 # from rustup, is on PATH already; as root, Debian's Python and cargo in
 # any case, for sandboxed builds), nix (the Nix build backend; Debian's
 # nix-bin, run as root on the local store, with the nixbld build users its
-# sandbox needs) and podman (the Dockerfile backend's engine).
+# sandbox needs), podman (the Dockerfile backend's engine) and the addons'
+# servers with their clients (PostgreSQL, Redis, MariaDB).
 set -euo pipefail
 sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo
@@ -45,11 +46,19 @@ command -v podman >/dev/null || need+=(podman)
 command -v runc >/dev/null || need+=(runc)
 [ -x /usr/libexec/podman/catatonit ] || need+=(catatonit)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+# Addons: the servers nua runs for apps (PostgreSQL, Redis, MariaDB) and
+# their clients (pg:psql, redis:cli, mariadb:cli).
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
+command -v psql >/dev/null || need+=(postgresql-client)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v redis-cli >/dev/null || need+=(redis-tools)
+[ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+command -v mariadb >/dev/null || need+=(mariadb-client)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing: ${need[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive
 	$sudo apt-get update -qq
-	$sudo apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 "${need[@]}"
+	$sudo apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${need[@]}"
 fi
 if ! getent group nixbld >/dev/null; then
 	$sudo groupadd -r nixbld
