@@ -49,6 +49,8 @@ type Platform struct {
 
 	pushes pushes // git pushes in progress, for their hooks
 	crons  crons  // the cron scheduler's state
+
+	domainMu sync.Mutex // held while an app claims hosts
 }
 
 // New returns a Platform for cfg.
@@ -166,7 +168,7 @@ func (p *Platform) DestroyApp(ctx context.Context, name string) error {
 	var errs []error
 	errs = append(errs, p.cfg.Repos.Remove(name))
 	p.cfg.Builder.RemoveSlugs(name, nil)
-	for _, dir := range []string{p.cacheDir(name), p.logDir(name)} {
+	for _, dir := range []string{p.cacheDir(name), p.logDir(name), filepath.Join(p.cfg.DataDir, "certs", name)} {
 		errs = append(errs, os.RemoveAll(dir))
 	}
 	p.log.Info("app destroyed", "app", name)

@@ -40,7 +40,7 @@ func serverCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "server",
 		Usage: "run the nua daemon: SSH server, builds, processes and Traefik",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "ssh-addr", Value: ":2222", Usage: "SSH listen address"},
 			&cli.StringFlag{Name: "http-addr", Value: ":80", Usage: "public HTTP address (Traefik's web entrypoint)"},
 			&cli.StringFlag{Name: "domain", Value: "localhost", Usage: "apps answer on APP.DOMAIN"},
@@ -56,7 +56,7 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "max-push-size", Value: "1G", Usage: "most a push may send (K, M, G); a larger one fails and deploys nothing"},
 			&cli.StringFlag{Name: "min-free", Value: "1G", Usage: "disk space a build needs free on the data dir's file system (K, M, G); with less, pushes are refused and running apps keep the room"},
 			&cli.StringFlag{Name: "buildpacks-dir", Usage: "the only `DIR` builds may take buildpacks from by path or file:// URL (.buildpacks, BUILDPACK_URL, project.toml); default: none"},
-		},
+		}, httpsFlags()...),
 		Action: func(c *cli.Context) error {
 			cfg := serverConfig{
 				data: commands.DataDir(c), sshAddr: c.String("ssh-addr"),
@@ -67,6 +67,7 @@ func serverCommand() *cli.Command {
 				sandbox: c.String("sandbox"), buildpacksDir: c.String("buildpacks-dir"), maxPushSizeFlag: c.String("max-push-size"),
 				minFreeFlag:    c.String("min-free"),
 				sshIdleTimeout: c.Duration("ssh-idle-timeout"),
+				https:          httpsConfig(c),
 			}
 			return runServer(c.Context, cfg, c.App.ErrWriter)
 		},
@@ -84,6 +85,7 @@ type serverConfig struct {
 	maxPushSize                                              int64
 	minFreeFlag                                              string
 	minFree                                                  int64
+	https                                                    *proxy.HTTPS // nil: HTTP only
 }
 
 func (c *serverConfig) validate() error {
@@ -201,7 +203,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	}
 	px := proxy.New(proxy.Config{
 		Dir: filepath.Join(cfg.data, "traefik"), HTTPAddr: cfg.httpAddr, Binary: traefikBin,
-		External: cfg.proxy == "external", Logger: log.With("component", "proxy"),
+		External: cfg.proxy == "external", Logger: log.With("component", "proxy"), HTTPS: cfg.https,
 	})
 	if err := px.Open(ctx); err != nil {
 		return err
@@ -323,6 +325,11 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 				log.Info("daily prune", "dirs", len(dirs), "runtimes", len(rts), "bytes", freed, "err", err)
 			}
 		}
+	})
+	bg.Go(func() { // certificate changes, in the apps' logs
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		p.WatchCerts(ctx, t.C)
 	})
 	serve("admin socket", func() error { return adminsock.Serve(ctx, ln, admin) })
 	serve("ssh", ssh.Serve)

@@ -41,11 +41,16 @@ command -v podman >/dev/null || need+=(podman)
 command -v runc >/dev/null || need+=(runc)
 [ -x /usr/libexec/podman/catatonit ] || need+=(catatonit)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+# pebble is the ACME server the HTTPS tests get certificates from (it
+# ships pebble-challtestsrv, its DNS); openssl makes its listener's cert.
+command -v pebble >/dev/null || need+=(pebble)
+command -v pebble-challtestsrv >/dev/null || need+=(pebble)
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing: ${need[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive
 	$sudo apt-get update -qq
-	$sudo apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 "${need[@]}"
+	$sudo apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${need[@]}"
 fi
 if ! getent group nixbld >/dev/null; then
 	$sudo groupadd -r nixbld
