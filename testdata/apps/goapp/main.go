@@ -66,6 +66,9 @@ func routes() *http.ServeMux {
 		}
 		fmt.Fprint(w, v)
 	})
+	mux.HandleFunc("GET /header/{name}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, r.Header.Get(r.PathValue("name")))
+	})
 	mux.HandleFunc("GET /crash", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(os.Stderr, "goapp crashing on request")
 		os.Exit(1)
