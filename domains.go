@@ -279,3 +279,6 @@ func (p *Platform) saveRouted(ctx context.Context, app App) error {
 	}
 	return p.cfg.Store.PutApp(app)
 }
+
+// Ports returns the proxy's public HTTP and HTTPS ports (0: none).
+func (p *Platform) Ports() (http, https int) { return p.cfg.HTTPPort, p.cfg.HTTPSPort }

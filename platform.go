@@ -35,6 +35,9 @@ type Config struct {
 	// system, in bytes (0: DefaultMinFree).
 	MinFree int64
 	Logger  *slog.Logger
+
+	// HTTPSPort is the proxy's public HTTPS port, 0 when it serves none.
+	HTTPSPort int
 }
 
 // Platform runs apps: it builds pushes, records releases and keeps each

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"net"
 	"path/filepath"
+	"strconv"
 
 	"github.com/urfave/cli/v2"
 
@@ -38,4 +40,14 @@ func httpsConfig(c *cli.Context) *proxy.HTTPS {
 		Challenge: c.String("acme-challenge"), DNSProvider: c.String("acme-dns-provider"),
 		CertHours: c.Int("acme-cert-duration"),
 	}
+}
+
+// httpsPort is the port of the HTTPS address, 0 for none.
+func httpsPort(h *proxy.HTTPS) int {
+	if h == nil {
+		return 0
+	}
+	_, port, _ := net.SplitHostPort(h.Addr)
+	n, _ := strconv.Atoi(port)
+	return n
 }

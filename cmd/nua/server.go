@@ -241,7 +241,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	}
 	rt := runtime.New(rtc)
 	p := nua.New(nua.Config{
-		DataDir: cfg.data, Domain: cfg.domain, HTTPPort: httpPort, Store: db,
+		DataDir: cfg.data, Domain: cfg.domain, HTTPPort: httpPort, HTTPSPort: httpsPort(cfg.https), Store: db,
 		Builder: rt, Runner: rt, Monitor: rt, Repos: repos{recv}, KeepSlugs: cfg.keepReleases, MinFree: cfg.minFree,
 		Logger: log.With("component", "nua"),
 	})

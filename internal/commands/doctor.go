@@ -29,6 +29,9 @@ func doctorCommand(o Options) *cli.Command {
 				data = o.Platform.DataDir()
 			}
 			doctorRuntimes(c.App.Writer, toolchains.RuntimesDir(data))
+			if o.Platform != nil {
+				doctorDomains(c.Context, c.App.Writer, o.Platform)
+			}
 			return nil
 		},
 	}

@@ -126,3 +126,16 @@ func FuzzDomainsAdd(f *testing.F) {
 		}
 	})
 }
+
+func TestDoctorDomains(t *testing.T) {
+	p := domainsPlatform(t)
+	if out, code := runAs(p, "", "domains:add", "shop", "localhost.localdomain", "nowhere.invalid"); code != 0 {
+		t.Fatalf("domains:add: exit %d\n%s", code, out)
+	}
+	out, code := runAs(p, "", "doctor")
+	for _, want := range []string{"-----> Domains and HTTPS", "HTTPS not served", "nowhere.invalid (shop): does not resolve"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("doctor: exit %d, lacks %q:\n%s", code, want, out)
+		}
+	}
+}
