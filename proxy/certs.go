@@ -209,7 +209,8 @@ func (t *Traefik) CertStates(hosts []string) (map[string]CertState, bool) {
 			continue
 		}
 		var st CertState
-		if f, ok := fails[h]; ok && !f.at.Before(since[h]) {
+		// Traefik logs times to the second.
+		if f, ok := fails[h]; ok && !f.at.Before(since[h].Truncate(time.Second)) {
 			st.Failure = f.reason
 		}
 		out[h] = st
