@@ -369,3 +369,19 @@ func bundle(t *testing.T, host string, notAfter time.Time, key []byte) (string, 
 	pool.AddCert(cert)
 	return string(key) + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), pool
 }
+
+// TestE2EHTTPSTLSALPN gets the certificate with TLS-ALPN-01, on the HTTPS
+// port alone.
+func TestE2EHTTPSTLSALPN(t *testing.T) {
+	peb := startPebble(t)
+	s := peb.StartServer(t, "tls-alpn")
+	pushApp(t, s, "alpn")
+	c := peb.Client()
+	testutil.Eventually(t, 120*time.Second, "HTTPS verified against pebble's root", func() (bool, string) {
+		status, body, _ := getHost(c, fmt.Sprintf("https://alpn.apps.test:%d/", peb.TLSPort), "alpn.apps.test")
+		return status == 200 && strings.Contains(body, "hello from goapp"), fmt.Sprintf("%d %q", status, body)
+	})
+	if out := mustSSH(t, s, "certs", "alpn"); certState(out, "alpn.apps.test") != "issued" {
+		t.Fatalf("certs:\n%s", out)
+	}
+}
