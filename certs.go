@@ -60,12 +60,22 @@ func (p *Platform) Certs(name string) ([]CertStatus, error) {
 }
 
 func (p *Platform) certStatus(app App) []CertStatus {
-	hosts := p.Hosts(app)
-	var acme map[string]CertStatus
-	https := false
+	acme, https := p.acmeStatus(p.Hosts(app))
+	return p.certStatusOf(app, acme, https)
+}
+
+// acmeStatus asks the runner for the state of the hosts' ACME certificates.
+func (p *Platform) acmeStatus(hosts []string) (map[string]CertStatus, bool) {
 	if r, ok := p.cfg.Runner.(CertReporter); ok {
-		acme, https = r.CertStatus(hosts)
+		return r.CertStatus(hosts)
 	}
+	return nil, false
+}
+
+// certStatusOf is the state of the certificate of each of app's hosts,
+// given the state of the ACME ones.
+func (p *Platform) certStatusOf(app App, acme map[string]CertStatus, https bool) []CertStatus {
+	hosts := p.Hosts(app)
 	out := make([]CertStatus, 0, len(hosts))
 	for _, h := range hosts {
 		if i := slices.IndexFunc(app.Certs, func(c Cert) bool { return c.Host == h }); i >= 0 {

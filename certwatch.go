@@ -22,8 +22,13 @@ func (p *Platform) WatchCerts(ctx context.Context, tick <-chan time.Time) {
 			p.log.Warn("watch certificates", "err", err)
 			continue
 		}
+		var hosts []string
 		for _, a := range apps {
-			for _, st := range p.certStatus(a) {
+			hosts = append(hosts, p.Hosts(a)...)
+		}
+		acme, https := p.acmeStatus(hosts)
+		for _, a := range apps {
+			for _, st := range p.certStatusOf(a, acme, https) {
 				key := a.Name + " " + st.Host
 				prev, known := seen[key]
 				seen[key] = st
