@@ -115,6 +115,11 @@ func (c *serverConfig) validate() error {
 	if _, _, err := net.SplitHostPort(c.httpAddr); err != nil {
 		return fmt.Errorf("--http-addr %q: %w", c.httpAddr, err)
 	}
+	if c.https != nil {
+		if err := c.https.Validate(); err != nil {
+			return fmt.Errorf("--https-addr and --acme-*: %w", err)
+		}
+	}
 	if !domainRE.MatchString(c.domain) {
 		return fmt.Errorf("--domain %q: give the domain apps answer under, e.g. apps.example.org", c.domain)
 	}
