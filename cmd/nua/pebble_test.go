@@ -332,3 +332,22 @@ func freePorts(n int) ([]int, error) {
 	}
 	return ports, nil
 }
+
+// TestPebbleHarness checks the ACME server the HTTPS tests use: its
+// directory answers over TLS that the roots given to lego verify, and its
+// root is fetched.
+func TestPebbleHarness(t *testing.T) {
+	peb := startPebble(t)
+	ca, err := os.ReadFile(peb.CARoots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	dir, err := get(c, peb.DirURL)
+	if err != nil || !strings.Contains(string(dir), "newOrder") {
+		t.Fatalf("GET %s = %q, %v, want the ACME directory", peb.DirURL, dir, err)
+	}
+	peb.PointAt(t, "elsewhere.test", "127.0.0.2")
+}
