@@ -72,7 +72,9 @@ func TestWatchCerts(t *testing.T) {
 			r.set("shop.example.test", nua.CertStatus{State: nua.CertFailed, Reason: "acme: error: connection refused"})
 		},
 		func() {}, // nothing new
-		func() { r.set("www.shop.test", nua.CertStatus{State: nua.CertIssued, Issuer: "Pebble", NotAfter: exp.Add(time.Hour)}) },
+		func() {
+			r.set("www.shop.test", nua.CertStatus{State: nua.CertIssued, Issuer: "Pebble", NotAfter: exp.Add(time.Hour)})
+		},
 	}
 	for _, step := range steps {
 		step()
