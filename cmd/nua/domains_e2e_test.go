@@ -197,11 +197,12 @@ func TestE2EHTTPS(t *testing.T) {
 	if !strings.Contains(out, "Pebble") || !strings.Contains(out, "acme: error") {
 		t.Errorf("certs lacks the issuer or the CA's reason:\n%s", out)
 	}
+	// Traefik loads a certificate as it stores it: serving may lag a little.
 	for _, host := range []string{"www.site.test", "site.apps.test"} {
-		status, body, _ := getHost(c, "https://"+host+httpsBase, host)
-		if status != 200 || !strings.Contains(body, "hello from goapp") {
-			t.Fatalf("GET https://%s/ verified against pebble's root = %d %q, want the app", host, status, body)
-		}
+		testutil.Eventually(t, 10*time.Second, "GET https://"+host+"/ verified against pebble's root", func() (bool, string) {
+			status, body, _ := getHost(c, "https://"+host+httpsBase, host)
+			return status == 200 && strings.Contains(body, "hello from goapp"), fmt.Sprintf("%d %q", status, body)
+		})
 	}
 	if _, proto, _ := getHost(c, "https://www.site.test"+httpsBase+"header/X-Forwarded-Proto", "www.site.test"); proto != "https" {
 		t.Errorf("X-Forwarded-Proto over HTTPS = %q, want https", proto)
