@@ -31,6 +31,10 @@ type HTTPS struct {
 	// DNSProvider names the lego DNS provider for "dns"; its credentials
 	// come from Traefik's environment (nua's own).
 	DNSProvider string
+	// DNSResolvers, host:port each, are the DNS servers where the "dns"
+	// challenge's record must show before the CA is asked to look; none:
+	// the system's, then the zone's authoritative servers.
+	DNSResolvers []string
 	// CertHours is the lifetime, in hours, of the certificates the CA
 	// issues, from which Traefik derives when to renew; 0 is 90 days.
 	CertHours int
@@ -69,12 +73,17 @@ func (h HTTPS) Validate() error {
 	}
 	switch h.Challenge {
 	case "", ChallengeHTTP, ChallengeTLSALPN:
-		if h.DNSProvider != "" {
-			return errors.New("https config: a DNS provider is for the dns challenge")
+		if h.DNSProvider != "" || len(h.DNSResolvers) > 0 {
+			return errors.New("https config: a DNS provider and DNS resolvers are for the dns challenge")
 		}
 	case ChallengeDNS:
 		if h.DNSProvider == "" {
 			return errors.New("https config: the dns challenge needs a DNS provider (a lego provider name such as cloudflare)")
+		}
+		for _, r := range h.DNSResolvers {
+			if _, _, err := net.SplitHostPort(r); err != nil {
+				return fmt.Errorf("https config: DNS resolver %q: give HOST:PORT", r)
+			}
 		}
 	default:
 		return fmt.Errorf("https config: challenge %q: use http, tls-alpn or dns", h.Challenge)
@@ -110,7 +119,13 @@ type (
 		EntryPoint string `yaml:"entryPoint"`
 	}
 	dnsChallenge struct {
-		Provider string `yaml:"provider"`
+		Provider    string       `yaml:"provider"`
+		Resolvers   []string     `yaml:"resolvers,omitempty"`
+		Propagation *propagation `yaml:"propagation,omitempty"`
+	}
+	propagation struct {
+		DisableANSChecks bool `yaml:"disableANSChecks"`
+		RequireAllRNS    bool `yaml:"requireAllRNS"`
 	}
 )
 
@@ -127,6 +142,10 @@ func (h HTTPS) resolver(storage string) certResolver {
 		c.TLSChallenge = &struct{}{}
 	case ChallengeDNS:
 		c.DNSChallenge = &dnsChallenge{Provider: h.DNSProvider}
+		if len(h.DNSResolvers) > 0 { // the record must show there, and that is enough
+			c.DNSChallenge.Resolvers = h.DNSResolvers
+			c.DNSChallenge.Propagation = &propagation{DisableANSChecks: true, RequireAllRNS: true}
+		}
 	default:
 		c.HTTPChallenge = &httpChallenge{EntryPoint: webEntryPoint}
 	}

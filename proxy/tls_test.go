@@ -41,6 +41,7 @@ func TestStaticConfigHTTPSGolden(t *testing.T) {
 	}{
 		{"static-https", proxy.HTTPS{Addr: ":443", Email: "ops@example.org", CA: "https://127.0.0.1:14000/dir", CertHours: 1}},
 		{"static-https-dns", proxy.HTTPS{Addr: ":443", Email: "ops@example.org", Challenge: proxy.ChallengeDNS, DNSProvider: "cloudflare"}},
+		{"static-https-dns-resolvers", proxy.HTTPS{Addr: ":443", Email: "ops@example.org", Challenge: proxy.ChallengeDNS, DNSProvider: "exec", DNSResolvers: []string{"127.0.0.1:8053"}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := tt.https.Validate(); err != nil {
@@ -70,6 +71,10 @@ func TestHTTPSValidate(t *testing.T) {
 		{"provider without dns", func(h *proxy.HTTPS) { h.DNSProvider = "cloudflare" }},
 		{"unknown challenge", func(h *proxy.HTTPS) { h.Challenge = "carrier-pigeon" }},
 		{"negative lifetime", func(h *proxy.HTTPS) { h.CertHours = -1 }},
+		{"resolvers without dns", func(h *proxy.HTTPS) { h.DNSResolvers = []string{"127.0.0.1:53"} }},
+		{"bad resolver", func(h *proxy.HTTPS) {
+			h.Challenge, h.DNSProvider, h.DNSResolvers = proxy.ChallengeDNS, "exec", []string{"127.0.0.1"}
+		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := good

@@ -386,3 +386,25 @@ func TestE2EHTTPSTLSALPN(t *testing.T) {
 		t.Fatalf("certs:\n%s", out)
 	}
 }
+
+// TestE2EWildcardDNS gets a wildcard certificate with DNS-01: lego's exec
+// provider sets the record in pebble's DNS, checked there before the CA
+// looks.
+func TestE2EWildcardDNS(t *testing.T) {
+	peb := startPebble(t)
+	env := []string{"EXEC_PATH=" + peb.DNSHook(t), "EXEC_POLLING_INTERVAL=1", "EXEC_PROPAGATION_TIMEOUT=60"}
+	s := peb.StartServerEnv(t, env, "dns", "--acme-dns-provider", "exec", "--acme-dns-resolvers", peb.DNSAddr)
+	pushApp(t, s, "wild")
+	mustSSH(t, s, "domains:add", "wild", "*.wild.test")
+	c := peb.Client()
+	testutil.Eventually(t, 120*time.Second, "a wildcard certificate", func() (bool, string) {
+		out, _ := s.SSH(nil, "certs", "wild")
+		return certState(out, "*.wild.test") == "issued", out
+	})
+	for _, host := range []string{"a.wild.test", "other.wild.test"} {
+		testutil.Eventually(t, 10*time.Second, "GET https://"+host+"/ verified", func() (bool, string) {
+			status, body, _ := getHost(c, fmt.Sprintf("https://%s:%d/", host, peb.TLSPort), host)
+			return status == 200 && strings.Contains(body, "hello from goapp"), fmt.Sprintf("%d %q", status, body)
+		})
+	}
+}

@@ -19,6 +19,7 @@ func httpsFlags() []cli.Flag {
 		&cli.StringFlag{Name: "acme-ca-roots", Usage: "PEM `FILE` of the roots the ACME CA's own HTTPS certificate chains to, for a private CA"},
 		&cli.StringFlag{Name: "acme-challenge", Value: proxy.ChallengeHTTP, Usage: "how the CA checks a host: http (HTTP-01), tls-alpn (TLS-ALPN-01) or dns (DNS-01, for wildcards; needs --acme-dns-provider)"},
 		&cli.StringFlag{Name: "acme-dns-provider", Usage: "lego DNS provider `NAME` for the dns challenge; its credentials come from nua's environment"},
+		&cli.StringSliceFlag{Name: "acme-dns-resolvers", Usage: "`HOST:PORT` of DNS servers where the dns challenge's record must show before the CA looks (default: the system's, then the zone's own servers)"},
 		&cli.IntFlag{Name: "acme-cert-duration", Usage: "`HOURS` the CA's certificates last, from which renewals are timed (default: 90 days)"},
 	}
 }
@@ -37,7 +38,7 @@ func httpsConfig(c *cli.Context) *proxy.HTTPS {
 	return &proxy.HTTPS{
 		Addr: c.String("https-addr"), Email: c.String("acme-email"),
 		CA: c.String("acme-ca"), CARoots: roots,
-		Challenge: c.String("acme-challenge"), DNSProvider: c.String("acme-dns-provider"),
+		Challenge: c.String("acme-challenge"), DNSProvider: c.String("acme-dns-provider"), DNSResolvers: c.StringSlice("acme-dns-resolvers"),
 		CertHours: c.Int("acme-cert-duration"),
 	}
 }

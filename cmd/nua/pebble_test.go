@@ -44,6 +44,7 @@ type pebble struct {
 	CARoots  string // PEM of the root of pebble's own listener, for lego
 	HTTPPort int
 	TLSPort  int
+	DNSAddr  string // challtestsrv's DNS, where pebble looks names up
 	mgmt     string // pebble's management address
 	dnsMgmt  string // challtestsrv's management address
 	procs    []*exec.Cmd
@@ -133,6 +134,8 @@ func newPebble() (*pebble, error) {
 		return nil, err
 	}
 	dnsAddr := fmt.Sprintf("127.0.0.1:%d", dns)
+	p.DNSAddr = dnsAddr
+	p.DNSAddr = dnsAddr
 	if err := p.run("challtestsrv.log", "pebble-challtestsrv", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
 		"-dns01", dnsAddr, "-http01", "", "-https01", "", "-tlsalpn01", "", "-management", p.dnsMgmt); err != nil {
 		return nil, err
@@ -249,10 +252,34 @@ func (p *pebble) Client() *http.Client {
 	}
 }
 
+// DNSHook writes a script for lego's exec DNS provider (EXEC_PATH) that
+// sets and clears the challenge's TXT record in challtestsrv.
+func (p *pebble) DNSHook(t *testing.T) string {
+	t.Helper()
+	script := filepath.Join(t.TempDir(), "dns-hook")
+	body := `#!/bin/sh
+# lego's exec provider: $1 is present or cleanup, $2 the record's FQDN, $3 its value.
+case "$1" in
+present) exec curl -fsS -o /dev/null -d "{\"host\":\"$2\",\"value\":\"$3\"}" http://` + p.dnsMgmt + `/set-txt ;;
+cleanup) exec curl -fsS -o /dev/null -d "{\"host\":\"$2\"}" http://` + p.dnsMgmt + `/clear-txt ;;
+esac
+`
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return script
+}
+
 // StartServer starts a nua server serving HTTPS with certificates from
 // pebble, on pebble's validation ports, which the test holds until it
 // ends. challenge is http or tls-alpn.
 func (p *pebble) StartServer(t *testing.T, challenge string, extra ...string) *testutil.Server {
+	t.Helper()
+	return p.StartServerEnv(t, nil, challenge, extra...)
+}
+
+// StartServerEnv is StartServer with env added to the server's.
+func (p *pebble) StartServerEnv(t *testing.T, env []string, challenge string, extra ...string) *testutil.Server {
 	t.Helper()
 	p.Lock(t)
 	args := append([]string{
@@ -262,7 +289,7 @@ func (p *pebble) StartServer(t *testing.T, challenge string, extra ...string) *t
 		"--acme-email", "ops@example.org", "--acme-ca", p.DirURL, "--acme-ca-roots", p.CARoots,
 		"--acme-challenge", challenge, "--acme-cert-duration", "1",
 	}, extra...)
-	return testutil.StartServer(t, args...)
+	return testutil.StartServerEnv(t, env, args...)
 }
 
 // listenerCert makes a CA and, signed by it, the certificate of pebble's
