@@ -408,3 +408,27 @@ func TestE2EWildcardDNS(t *testing.T) {
 		})
 	}
 }
+
+// TestE2ECADown points the server at a CA that does not answer: the app
+// keeps serving over HTTP, Traefik keeps running, and certs says why no
+// certificate came.
+func TestE2ECADown(t *testing.T) {
+	t.Parallel()
+	ports, err := freePorts(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := testutil.StartServer(t, "--https-addr", fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		"--acme-email", "ops@example.org", "--acme-ca", fmt.Sprintf("https://127.0.0.1:%d/dir", ports[1]))
+	pushApp(t, s, "down")
+	testutil.Eventually(t, 60*time.Second, "the failure in certs", func() (bool, string) {
+		out, _ := s.SSH(nil, "certs", "down")
+		return certState(out, "down.localhost") == "failed" && strings.Contains(out, "connection refused"), out
+	})
+	if status, body := s.Get("down", "/"); status != 200 || !strings.Contains(body, "hello from goapp") {
+		t.Fatalf("GET http://down.localhost/ with the CA down = %d %q, want the app", status, body)
+	}
+	if log := s.Log(); strings.Contains(log, "traefik exited") {
+		t.Fatalf("Traefik exited with the CA down:\n%s", log)
+	}
+}
