@@ -65,6 +65,8 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzParseAppJSON$$' -fuzztime 2000x .
 	$(GO) test -run XXX -fuzz '^FuzzReadAppJSON$$' -fuzztime 2000x .
 	$(GO) test -run XXX -fuzz '^FuzzParseScale$$' -fuzztime 2000x .
+	$(GO) test -run XXX -fuzz '^FuzzAddNotification$$' -fuzztime 2000x .
+	$(GO) test -run XXX -fuzz '^FuzzRedeem$$' -fuzztime 2000x ./web/
 	$(GO) test -run XXX -fuzz '^FuzzScaleArgs$$' -fuzztime 2000x .
 	$(GO) test -run XXX -fuzz '^FuzzParseUpdates$$' -fuzztime 2000x ./receiver/
 	$(GO) test -run XXX -fuzz '^FuzzRun$$' -fuzztime 2000x ./internal/commands/

@@ -2,6 +2,7 @@ package nua
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -27,20 +28,36 @@ type DeployRequest struct {
 // them and retires the old ones. Build output goes to out. On any failure
 // the previous release keeps running and the error wraps ErrDeploy.
 func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer) error {
+	v, err := p.deploy(ctx, req, out)
+	switch {
+	case err == nil:
+		p.notify(Notice{Event: EventDeploy, App: req.App, OK: true,
+			Text: fmt.Sprintf("%s: v%d deployed (%s) by %s", req.App, v, short(req.Commit), req.By)})
+	case errors.Is(err, ErrDeploy):
+		p.notify(Notice{Event: EventDeploy, App: req.App,
+			Text: fmt.Sprintf("%s: the deploy of %s by %s failed, the previous release keeps serving: %s", req.App, short(req.Commit), req.By,
+				firstLine(strings.TrimPrefix(err.Error(), ErrDeploy.Error()+": ")))})
+	}
+	return err
+}
+
+// deploy is Deploy without its notices; it returns the new release's
+// version.
+func (p *Platform) deploy(ctx context.Context, req DeployRequest, out io.Writer) (int, error) {
 	app, unlock, err := p.lockedApp(req.App)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer unlock()
 	start := time.Now()
 	if err := p.checkDisk(); err != nil {
-		return fmt.Errorf("%w: %w", ErrDeploy, err)
+		return 0, fmt.Errorf("%w: %w", ErrDeploy, err)
 	}
 	o := buildout.NewOutput(out)
 	o.Step("Building %s (%s)", app.Name, short(req.Commit))
 	v, err := p.nextVersion(app.Name)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var manifest AppJSON
 	var sourceErr error
@@ -55,9 +72,9 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 	built := time.Since(start)
 	switch {
 	case err != nil && err == sourceErr:
-		return fmt.Errorf("%w: %w", ErrDeploy, err)
+		return 0, fmt.Errorf("%w: %w", ErrDeploy, err)
 	case err != nil:
-		return fmt.Errorf("%w: build: %w", ErrDeploy, err)
+		return 0, fmt.Errorf("%w: build: %w", ErrDeploy, err)
 	}
 	p.cfg.Monitor.Event(app.Name, "deploy", fmt.Sprintf("built %s with %s in %.1fs", short(req.Commit), slug.Buildpack, time.Since(start).Seconds()))
 	if app.Release == 0 {
@@ -72,7 +89,7 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 	first := app.Release == 0
 	if err := p.release(ctx, app, rel, o); err != nil {
 		p.cfg.Builder.RemoveSlugs(app.Name, func(s int) bool { return s != v })
-		return err
+		return 0, err
 	}
 	o.Step("Launched in %.1fs", time.Since(start).Seconds())
 	if first && manifest.Scripts.Postdeploy != "" {
@@ -83,7 +100,7 @@ func (p *Platform) Deploy(ctx context.Context, req DeployRequest, out io.Writer)
 	o.Info("Released v%d", v)
 	o.Info("%s deployed to nua", p.URL(app.Name))
 	p.prune(app.Name)
-	return nil
+	return v, nil
 }
 
 // postdeploy runs app.json's scripts.postdeploy once, after the app's

@@ -306,6 +306,7 @@ type rig struct {
 	builder *fakeBuilder
 	runner  *fakeRunner
 	repos   *fakeRepos
+	notices *recorder
 }
 
 // webWorker are the process types of the apps the rigs build.
@@ -323,11 +324,12 @@ func newRig(t testing.TB, keepSlugs int) *rig {
 		builder: &fakeBuilder{t: t, procs: webWorker, slugs: map[string][]int{}},
 		runner:  &fakeRunner{running: map[string]map[string]group{}},
 		repos:   &fakeRepos{repos: map[string]string{}},
+		notices: &recorder{},
 	}
 	r.p = nua.New(nua.Config{
 		DataDir: t.TempDir(), Domain: "example.test", Store: db,
 		Builder: r.builder, Runner: r.runner, Monitor: r.runner, Repos: r.repos,
-		KeepSlugs: keepSlugs,
+		KeepSlugs: keepSlugs, Notifier: r.notices,
 	})
 	return r
 }
@@ -409,4 +411,28 @@ func (r *rig) release(t testing.TB, name string, v int) nua.Release {
 // all runs every process type of webWorker at release v, n instances each.
 func all(v, web, worker int) map[string]group {
 	return map[string]group{"web": {Release: v, N: web}, "worker": {Release: v, N: worker}}
+}
+
+// recorder is a nua.Notifier that keeps what it is asked to send, the
+// channel's name with each notice; it fails for a channel named "down".
+type recorder struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (r *recorder) Send(_ context.Context, n nua.Notification, notice nua.Notice) error {
+	if n.Name == "down" {
+		return errors.New("connection refused")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent = append(r.sent, fmt.Sprintf("%s %s %s ok=%t: %s", n.Name, notice.Event, notice.App, notice.OK, notice.Text))
+	return nil
+}
+
+// got returns what was sent so far.
+func (r *recorder) got() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.sent)
 }

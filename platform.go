@@ -34,11 +34,18 @@ type Config struct {
 	// MinFree is the disk space a build needs on the data dir's file
 	// system, in bytes (0: DefaultMinFree).
 	MinFree int64
-	Logger  *slog.Logger
+	// Notifier delivers notices to the channels `notifications` lists;
+	// nil sends none.
+	Notifier Notifier
+	Logger   *slog.Logger
 
 	// HTTPSPort is the proxy's public HTTPS port, 0 when it serves none.
 	HTTPSPort int
 }
+
+// ReservedApp is the name no app may take: the dashboard's route and
+// host (nua.DOMAIN) are under it.
+const ReservedApp = "nua"
 
 // Platform runs apps: it builds pushes, records releases and keeps each
 // app's current release running behind the proxy.
@@ -53,6 +60,11 @@ type Platform struct {
 	pushes pushes // git pushes in progress, for their hooks
 	crons  crons  // the cron scheduler's state
 
+	crashes       crashes       // recent crashes, for crash-loop notices
+	diskAnnounced time.Time     // when the last disk-full notice went; under crashes.mu
+	deliveries    chan struct{} // one token per notice delivery under way
+	delivering    sync.WaitGroup
+
 	domainMu sync.Mutex // held while an app claims hosts
 }
 
@@ -64,7 +76,7 @@ func New(cfg Config) *Platform {
 	if cfg.KeepSlugs == 0 {
 		cfg.KeepSlugs = 5
 	}
-	return &Platform{cfg: cfg, log: cfg.Logger, locks: map[string]*sync.Mutex{}}
+	return &Platform{cfg: cfg, log: cfg.Logger, locks: map[string]*sync.Mutex{}, deliveries: make(chan struct{}, maxDeliveries)}
 }
 
 // lockApp serialises changes to one app and returns the unlock function.
@@ -124,6 +136,9 @@ func (p *Platform) Apps() ([]App, error) { return p.cfg.Store.Apps() }
 func (p *Platform) CreateApp(name, owner string) (App, error) {
 	if err := ValidateAppName(name); err != nil {
 		return App{}, err
+	}
+	if name == ReservedApp {
+		return App{}, fmt.Errorf("%w: app name %s is nua's own (its dashboard answers on %s.%s): choose another", ErrInvalid, name, name, p.cfg.Domain)
 	}
 	p.uidMu.Lock() // two new apps never get the same uid
 	defer p.uidMu.Unlock()

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/nua-paas/nua/internal/excerpt"
 )
 
 // User is someone who may use nua: the holder of the user's keys. An admin
@@ -80,6 +82,7 @@ func ValidateUserName(name string) error {
 const (
 	DoorSSH    = "ssh"
 	DoorSocket = "socket"
+	DoorWeb    = "web" // the dashboard and the HTTP API
 )
 
 // Identity is who runs a command or a git session.
@@ -145,6 +148,16 @@ func (p *Platform) Identify(fp string) (Identity, error) {
 		return Identity{}, fmt.Errorf("%w: the user of this key is gone: ask an admin", ErrForbidden)
 	}
 	return Identity{User: u.Name, Admin: u.Admin, Key: k.Name, Door: DoorSSH}, nil
+}
+
+// IdentifyUser returns user as the door (DoorWeb) knows them: a session or
+// token of theirs lets them in only while they are one of nua's users.
+func (p *Platform) IdentifyUser(user, door string) (Identity, error) {
+	u, err := p.cfg.Store.User(user)
+	if err != nil {
+		return Identity{}, fmt.Errorf("%w: user %s is gone: ask an admin", ErrForbidden, excerpt.Of(user))
+	}
+	return Identity{User: u.Name, Admin: u.Admin, Door: door}, nil
 }
 
 // Authorize returns the fingerprint of the key pub if some user holds it;

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -30,7 +32,17 @@ type Spec struct {
 	Sandbox *sandbox.Sandbox
 	// Limits bound each run of the process in its sandbox.
 	Limits sandbox.Limits
+	// Server, when set, runs the process inside the daemon instead of as
+	// an OS process, on a listener on 127.0.0.1:Port (Command then only
+	// names it in events). It has no sandbox, limits or pid: it is for
+	// nua's own servers, such as a static site's.
+	Server Server
 }
+
+// Server serves on ln until ctx ends, then shuts down and returns, nil
+// after a clean stop; ln is its to close. Lines written to out go to the
+// process's log. A Server that returns on its own has crashed.
+type Server func(ctx context.Context, ln net.Listener, out io.Writer) error
 
 // Restart says what happens when a process exits on its own.
 type Restart int
@@ -57,6 +69,8 @@ func (s Spec) validate() error {
 		return fmt.Errorf("%w: index %d must be at least 1", ErrSpec, s.Index)
 	case strings.TrimSpace(s.Command) == "":
 		return fmt.Errorf("%w: empty command for %s", ErrSpec, s.Name())
+	case s.Server != nil && s.Port == 0:
+		return fmt.Errorf("%w: %s runs in the daemon and needs a port", ErrSpec, s.Name())
 	case s.Port < 0 || s.Port > 65535:
 		return fmt.Errorf("%w: port %d out of range", ErrSpec, s.Port)
 	case s.Restart != RestartAlways && s.Restart != RestartNever:
@@ -112,8 +126,13 @@ type Process struct {
 	cur *run // the current run, while there is one
 }
 
-// run is one OS process of a Process.
+// run is one OS process of a Process, or one run of its Server.
 type run struct {
+	// cancel ends a Server's run; nil for an OS process. err is how the
+	// run ended, set before exited closes.
+	cancel context.CancelFunc
+	err    error
+
 	pid     int
 	cmd     *sandbox.Proc
 	r       *os.File // read end of the output pipe
@@ -155,7 +174,7 @@ func (p *Process) Status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st := p.st
-	if p.cur != nil {
+	if p.cur != nil && p.cur.cmd != nil {
 		u := p.cur.cmd.Usage()
 		st.Memory, st.CPU = u.Memory, u.CPU
 	}
@@ -196,6 +215,9 @@ exec 3<&- /bin/sh -c "$0"`
 // member outlives the daemon.
 func (p *Process) start() (*run, error) {
 	p.setState(StateStarting, nil)
+	if p.spec.Server != nil {
+		return p.startServer()
+	}
 	files, err := pipes()
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", p.spec.Name(), err)
@@ -264,6 +286,9 @@ func (p *Process) supervise(rn *run) {
 				return
 			}
 		}
+		if f := p.sup.cfg.Crashed; f != nil {
+			f(p.spec.App, p.spec.Name(), exitErr)
+		}
 		delay := bo.next(uptime)
 		p.setState(StateCrashed, func(st *Status) { st.PID, st.ExitErr, st.ExitCode = 0, exitErr, code })
 		p.event("Restarting in %s", delay)
@@ -298,6 +323,9 @@ func (p *Process) terminate(rn *run) {
 // ended and its exit code (-1 for a signal). The leader is often the shell running the command, so its exit
 // alone does not mean the app is gone.
 func (p *Process) reap(rn *run, deadline time.Time, timeoutMsg string) (string, int) {
+	if rn.cancel != nil {
+		return p.reapServer(rn, deadline, timeoutMsg)
+	}
 	switch p.awaitEnd(rn, deadline) {
 	case endTimeout:
 		p.event("%s", timeoutMsg)
@@ -377,8 +405,13 @@ func (p *Process) awaitEnd(rn *run, deadline time.Time) end {
 	return endGone
 }
 
-// signal sends sig to rn's whole process group.
+// signal sends sig to rn's whole process group; either signal asks a
+// Server to stop.
 func (p *Process) signal(rn *run, sig syscall.Signal) {
+	if rn.cancel != nil {
+		rn.cancel()
+		return
+	}
 	err := syscall.Kill(-rn.pid, sig)
 	if err != nil && !errors.Is(err, syscall.ESRCH) {
 		p.log.Error("signal process group", "pgid", rn.pid, "signal", sig, "err", err)

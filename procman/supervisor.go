@@ -27,6 +27,11 @@ type Config struct {
 	// that process down, as a terminal would. It must not call the
 	// Supervisor.
 	Output func(Line)
+	// Crashed, if set, is told of each exit of a process that the
+	// supervisor restarts (app, process name such as "web.1", how it
+	// ended). It is called on the process's supervising goroutine and
+	// must return soon.
+	Crashed func(app, name, how string)
 	// Logger receives the supervisor's own diagnostics; nil discards them.
 	Logger *slog.Logger
 	// StopTimeout is the grace between SIGTERM and SIGKILL; default 10s.

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -332,4 +335,117 @@ func TestNoOrphansWhenDaemonDies(t *testing.T) {
 	daemon.Process.Kill() // SIGKILL: no cleanup in the daemon runs
 	daemon.Wait()
 	waitFor(t, "the whole group gone", func() bool { return gone(leader) && gone(child) && gone(grandchild) })
+}
+
+// TestCrashedHook tells of each exit that is followed by a restart, with
+// how the run ended, and of none when the process is stopped.
+func TestCrashedHook(t *testing.T) {
+	t.Parallel()
+	type crash struct{ app, name, how string }
+	got := make(chan crash, 100)
+	s := newSupervisor(t, procman.Config{LogDir: t.TempDir(), MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
+		Crashed: func(app, name, how string) { got <- crash{app, name, how} }})
+	p := mustStart(t, s, shSpec(t, "crashy", "worker", 2, "exit 3"))
+	for range 2 {
+		select {
+		case c := <-got:
+			if c != (crash{"crashy", "worker.2", "exit status 3"}) {
+				t.Fatalf("Crashed(%q, %q, %q), want crashy worker.2 exit status 3", c.app, c.name, c.how)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no crash told within 10s")
+		}
+	}
+	mustStop(t, p)
+	n := len(got)
+	q := mustStart(t, s, shSpec(t, "calm", "web", 1, "sleep 60"))
+	mustStop(t, q)
+	if len(got) > n+1 { // one may have been under way when Stop came
+		t.Fatalf("%d crashes told after the stop", len(got)-n)
+	}
+	for len(got) > 0 {
+		if c := <-got; c.app == "calm" {
+			t.Fatalf("a stopped process was told as crashed: %+v", c)
+		}
+	}
+}
+
+// TestServer runs a Server inside the daemon like a process: up on its
+// port, its lines in its log, restarted when it returns on its own, and
+// shut down gracefully by Stop.
+func TestServer(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := newSupervisor(t, procman.Config{LogDir: dir, MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	port := freePort(t)
+	var runs atomic.Int32
+	stopped := make(chan struct{}, 10)
+	serve := func(ctx context.Context, ln net.Listener, out io.Writer) error {
+		n := runs.Add(1)
+		fmt.Fprintf(out, "run %d on %s\n", n, ln.Addr())
+		if n == 1 {
+			return errors.New("listener broke") // a crash
+		}
+		go func() { // answer one line per connection
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				fmt.Fprintf(c, "run %d\n", n)
+				c.Close()
+			}
+		}()
+		<-ctx.Done()
+		stopped <- struct{}{}
+		return nil
+	}
+	p := mustStart(t, s, procman.Spec{App: "site", Type: "web", Index: 1, Command: "serve-static", Port: port, Server: serve})
+	var got string
+	waitFor(t, "the second run to answer", func() bool {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		b, _ := io.ReadAll(c)
+		got = string(b)
+		return got == "run 2\n"
+	})
+	st := p.Status()
+	if st.State != procman.StateUp || st.Restarts != 1 || st.PID != 0 || st.ExitErr != "listener broke" {
+		t.Fatalf("status %+v, want up after one restart, no pid, the crash's error", st)
+	}
+	mustStop(t, p)
+	select {
+	case <-stopped:
+	default:
+		t.Fatal("Stop did not end the server through its context")
+	}
+	log := readLog(t, filepath.Join(dir, "site", "web.1.log"))
+	ev := readLog(t, filepath.Join(dir, "site", "nua.log"))
+	for _, want := range []string{"run 1 on 127.0.0.1:", "run 2 on 127.0.0.1:"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	for _, want := range []string{`web.1 Starting "serve-static" in nua on port`, "web.1 Process exited: listener broke", "web.1 Process exited: stopped"} {
+		if !strings.Contains(ev, want) {
+			t.Errorf("events lack %q:\n%s", want, ev)
+		}
+	}
+	if _, err := s.Start(procman.Spec{App: "site", Type: "web", Index: 2, Command: "x", Server: serve}); !errors.Is(err, procman.ErrSpec) {
+		t.Fatalf("a Server with no port: %v, want ErrSpec", err)
+	}
+}
+
+// freePort returns a loopback port free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nua-paas/nua"
 	"github.com/nua-paas/nua/procman"
+	"github.com/nua-paas/nua/runtime/sandbox"
 )
 
 // Launch starts rel's processes of type only (every type when only is ""),
@@ -79,6 +80,11 @@ func (r *Runtime) startInstances(app nua.App, rel nua.Release, env []string, typ
 				return nil, err
 			}
 			spec.Port = port
+			if r.cfg.InDaemon != nil {
+				if spec.Server = r.cfg.InDaemon(slug, rel.Processes[typ]); spec.Server != nil {
+					spec.Command, spec.Sandbox, spec.Limits = rel.Processes[typ], nil, sandbox.Limits{}
+				}
+			}
 		}
 		proc, err := r.cfg.Procs.Start(spec)
 		if err != nil {

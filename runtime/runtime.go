@@ -91,6 +91,10 @@ type Config struct {
 	// BootTimeout bounds how long new web instances may take to listen
 	// and pass their checks; default 60s.
 	BootTimeout time.Duration
+	// InDaemon, if set, returns the server that runs the web command cmd
+	// of the slug in dir slug inside the daemon rather than as a process
+	// of its own (a static site's), or nil.
+	InDaemon func(slug, cmd string) procman.Server
 	// RetireDelay is how long old instances keep running after the route
 	// switched away from them; default 2s.
 	RetireDelay time.Duration

@@ -21,6 +21,9 @@
 //	builders/
 //	  <image>                JSON nua.TrustedBuilder: a CNB builder image
 //	                         the operator trusts (builders:trust)
+//	notifications/
+//	  <name>                 JSON nua.Notification: a webhook or an email
+//	                         address told of deploys, crashes, ...
 //	access/
 //	  <app>/                 one bucket per app with an owner or collaborators
 //	    <user>               "owner" or "collaborator"
@@ -70,7 +73,7 @@ var (
 )
 
 // topBuckets are the buckets at the root of the file.
-var topBuckets = [][]byte{bucketMeta, bucketApps, bucketReleases, bucketUsers, bucketKeys, bucketFingerprints, bucketBuilders, bucketAccess, bucketEvents, bucketTokens}
+var topBuckets = [][]byte{bucketMeta, bucketApps, bucketReleases, bucketUsers, bucketKeys, bucketFingerprints, bucketBuilders, bucketAccess, bucketEvents, bucketTokens, bucketNotifications}
 
 // DB is the bbolt-backed nua.Store.
 type DB struct {
@@ -262,42 +265,15 @@ func (db *DB) PutRelease(r nua.Release) error {
 
 // TrustedBuilders implements nua.BuilderStore.
 func (db *DB) TrustedBuilders() ([]nua.TrustedBuilder, error) {
-	var bs []nua.TrustedBuilder
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketBuilders).ForEach(func(_, v []byte) error {
-			var b nua.TrustedBuilder
-			if err := json.Unmarshal(v, &b); err != nil {
-				return err
-			}
-			bs = append(bs, b)
-			return nil
-		})
-	})
-	return bs, err
+	return list[nua.TrustedBuilder](db, bucketBuilders)
 }
 
 // TrustBuilder implements nua.BuilderStore.
 func (db *DB) TrustBuilder(b nua.TrustedBuilder) error {
-	v, err := json.Marshal(b)
-	if err != nil {
-		return err
-	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		bk := tx.Bucket(bucketBuilders)
-		if bk.Get([]byte(b.Image)) != nil {
-			return fmt.Errorf("builder %s: %w", b.Image, nua.ErrExists)
-		}
-		return bk.Put([]byte(b.Image), v)
-	})
+	return insert(db, bucketBuilders, b.Image, b, func() error { return fmt.Errorf("builder %s: %w", b.Image, nua.ErrExists) })
 }
 
 // UntrustBuilder implements nua.BuilderStore.
 func (db *DB) UntrustBuilder(image string) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		bk := tx.Bucket(bucketBuilders)
-		if bk.Get([]byte(image)) == nil {
-			return fmt.Errorf("builder %s is not trusted: %w", image, nua.ErrNotFound)
-		}
-		return bk.Delete([]byte(image))
-	})
+	return remove(db, bucketBuilders, image, func() error { return fmt.Errorf("builder %s is not trusted: %w", image, nua.ErrNotFound) })
 }

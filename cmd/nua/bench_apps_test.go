@@ -15,7 +15,8 @@ import (
 
 // TestBenchManyApps pushes N static sites (NUA_BENCH_APPS, default 100) to
 // one server and prints push -> first 200 of the first five and the last
-// five, and the memory of nua, Traefik and the static sites' processes.
+// five, and the memory of nua (which serves the sites), Traefik and any
+// static site processes (none).
 func TestBenchManyApps(t *testing.T) {
 	if os.Getenv("NUA_BENCH") == "" {
 		t.Skip("figures only: run `make bench`")
@@ -29,17 +30,22 @@ func TestBenchManyApps(t *testing.T) {
 	}
 	s := testutil.StartServer(t)
 	times := make([]time.Duration, n)
+	var nuaAt10 int
 	for i := range n {
 		times[i] = pushToLive(t, s, testutil.NewRepo(t, "static"), fmt.Sprintf("site-%d", i), "")
+		if i == 9 {
+			nuaAt10 = testutil.RSS(s.PID())
+		}
 	}
 	first, last := times[:5], times[n-5:]
 	ratio := median(last).Seconds() / median(first).Seconds()
 	sites, rss := sitesRSS(s.Data)
-	fmt.Printf("\nnua bench: %d static sites on one server\n", n)
+	nuaRSS := testutil.RSS(s.PID())
+	fmt.Printf("\nnua bench: %d static sites on one server (served by the daemon)\n", n)
 	fmt.Printf("push -> first 200: first five %s, last five %s (ratio %.2f)\n", summary(first), summary(last), ratio)
 	traefik := testutil.ChildPID(s.PID(), "traefik")
-	fmt.Printf("RSS: nua %.1f MB, Traefik %.1f MB (%.1f MB of it anonymous, the rest clean pages of its binary), %d static site processes %.1f MB (%.1f MB each)\n\n",
-		mb(testutil.RSS(s.PID())), mb(testutil.RSS(traefik)), mb(anonymous(traefik)), sites, mb(rss), mb(rss)/float64(max(sites, 1)))
+	fmt.Printf("RSS: nua %.1f MB (%.1f MB at 10 sites: %.2f MB per site beyond), Traefik %.1f MB (%.1f MB of it anonymous, the rest clean pages of its binary), %d static site processes %.1f MB\n\n",
+		mb(nuaRSS), mb(nuaAt10), mb(nuaRSS-nuaAt10)/float64(n-10), mb(testutil.RSS(traefik)), mb(anonymous(traefik)), sites, mb(rss))
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -140,9 +141,12 @@ func TestE2EPushSampleApps(t *testing.T) {
 			return psField(t, ps, "web.1", 4) == plusOne(t, restarts) && psField(t, ps, "web.1", 1) == "up" &&
 				psField(t, ps, "web.1", 2) != pid, ps
 		})
-		if status, body := s.Get("goapp", "/"); status != 200 {
-			t.Fatalf("GET / after the crash and restart = %d %q, want 200", status, body)
-		}
+		// "up" means started: the new process serves once it has bound its
+		// port, a moment later.
+		testutil.Eventually(t, 20*time.Second, "GET / serving after the crash and restart", func() (bool, string) {
+			status, body := s.Get("goapp", "/")
+			return status == 200, fmt.Sprintf("GET / = %d %q", status, body)
+		})
 	})
 
 	t.Run("no detectable app", func(t *testing.T) {

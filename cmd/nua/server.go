@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,12 +20,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nua-paas/nua/internal/bytesize"
-
 	"github.com/nua-paas/nua"
 	"github.com/nua-paas/nua/buildpacks"
 	"github.com/nua-paas/nua/internal/adminsock"
+	"github.com/nua-paas/nua/internal/bytesize"
 	"github.com/nua-paas/nua/internal/commands"
+	"github.com/nua-paas/nua/internal/diskuse"
+	"github.com/nua-paas/nua/metrics"
+	"github.com/nua-paas/nua/notify"
 	"github.com/nua-paas/nua/procman"
 	"github.com/nua-paas/nua/proxy"
 	"github.com/nua-paas/nua/receiver"
@@ -33,6 +36,8 @@ import (
 	"github.com/nua-paas/nua/sshd"
 	"github.com/nua-paas/nua/store"
 	"github.com/nua-paas/nua/toolchains"
+	"github.com/nua-paas/nua/toolchains/static"
+	"github.com/nua-paas/nua/web"
 	"github.com/urfave/cli/v2"
 )
 
@@ -55,6 +60,12 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "sandbox", Value: "on", Usage: "on: as root, each app runs under its own uid with limits; off: apps run as nua's user (not for shared servers)"},
 			&cli.StringFlag{Name: "max-push-size", Value: "1G", Usage: "most a push may send (K, M, G); a larger one fails and deploys nothing"},
 			&cli.StringFlag{Name: "min-free", Value: "1G", Usage: "disk space a build needs free on the data dir's file system (K, M, G); with less, pushes are refused and running apps keep the room"},
+			&cli.StringFlag{Name: "dashboard", Value: "on", Usage: "on: serve the web dashboard and the HTTP API through Traefik at the --dashboard-host; off: neither"},
+			&cli.StringFlag{Name: "dashboard-host", Usage: "the `HOST` the dashboard and the API answer on (default: nua.DOMAIN)"},
+			&cli.StringFlag{Name: "metrics-addr", Usage: "serve the apps' process figures for Prometheus at http://`ADDR`/metrics, a loopback address such as 127.0.0.1:9180 (default: off)"},
+			&cli.StringFlag{Name: "smtp-addr", Usage: "the SMTP relay (`HOST:PORT`) email notifications go through; its password, if any, in $NUA_SMTP_PASSWORD"},
+			&cli.StringFlag{Name: "smtp-from", Usage: "the sender `ADDRESS` of email notifications"},
+			&cli.StringFlag{Name: "smtp-user", Usage: "the user nua logs in to the SMTP relay as (AUTH PLAIN, over TLS)"},
 			&cli.StringFlag{Name: "buildpacks-dir", Usage: "the only `DIR` builds may take buildpacks from by path or file:// URL (.buildpacks, BUILDPACK_URL, project.toml); default: none"},
 		}, httpsFlags()...),
 		Action: func(c *cli.Context) error {
@@ -68,6 +79,9 @@ func serverCommand() *cli.Command {
 				minFreeFlag:    c.String("min-free"),
 				sshIdleTimeout: c.Duration("ssh-idle-timeout"),
 				https:          httpsConfig(c),
+				metricsAddr:    c.String("metrics-addr"), dashboard: c.String("dashboard"), dashboardHost: c.String("dashboard-host"),
+				smtp: notify.SMTP{Addr: c.String("smtp-addr"), From: c.String("smtp-from"),
+					Username: c.String("smtp-user"), Password: os.Getenv("NUA_SMTP_PASSWORD")},
 			}
 			return runServer(c.Context, cfg, c.App.ErrWriter)
 		},
@@ -86,6 +100,9 @@ type serverConfig struct {
 	minFreeFlag                                              string
 	minFree                                                  int64
 	https                                                    *proxy.HTTPS // nil: HTTP only
+	smtp                                                     notify.SMTP
+	metricsAddr                                              string // "" = off
+	dashboard, dashboardHost                                 string
 }
 
 func (c *serverConfig) validate() error {
@@ -108,6 +125,31 @@ func (c *serverConfig) validate() error {
 	}
 	if c.minFree, err = bytesize.Parse(c.minFreeFlag); err != nil {
 		return fmt.Errorf("--min-free: %w", err)
+	}
+	if c.dashboard != "on" && c.dashboard != "off" {
+		return fmt.Errorf("--dashboard %q: use on or off", c.dashboard)
+	}
+	if c.dashboardHost == "" {
+		c.dashboardHost = nua.ReservedApp + "." + c.domain
+	}
+	if !domainRE.MatchString(c.dashboardHost) {
+		return fmt.Errorf("--dashboard-host %q: give a host name, e.g. nua.example.org", c.dashboardHost)
+	}
+	if c.metricsAddr != "" {
+		if err := metrics.CheckAddr(c.metricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+	}
+	if (c.smtp.Addr == "") != (c.smtp.From == "") {
+		return errors.New("--smtp-addr and --smtp-from go together: the relay and the sender address of email notifications")
+	}
+	if c.smtp.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.smtp.Addr); err != nil {
+			return fmt.Errorf("--smtp-addr %q: %w", c.smtp.Addr, err)
+		}
+		if _, err := mail.ParseAddress(c.smtp.From); err != nil {
+			return fmt.Errorf("--smtp-from %q: %w", c.smtp.From, err)
+		}
 	}
 	if c.proxy != "managed" && c.proxy != "external" {
 		return fmt.Errorf("--proxy %q: use managed or external", c.proxy)
@@ -215,7 +257,13 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	}
 	defer px.Close(context.WithoutCancel(ctx))
 
-	procs := procman.New(procman.Config{LogDir: filepath.Join(cfg.data, "logs"), StopTimeout: cfg.stopTimeout, Logger: log.With("component", "procman")})
+	var p *nua.Platform // told of crashes once made
+	procs := procman.New(procman.Config{LogDir: filepath.Join(cfg.data, "logs"), StopTimeout: cfg.stopTimeout, Logger: log.With("component", "procman"),
+		Crashed: func(app, name, how string) {
+			if p != nil {
+				p.ProcessCrashed(app, name, how)
+			}
+		}})
 	defer procs.Close(context.WithoutCancel(ctx))
 
 	recv := receiver.New(receiver.Config{
@@ -240,19 +288,39 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		DataDir: cfg.data, Domain: cfg.domain, BinDir: binDir,
 		Builder: builder, Procs: procs, Router: px, Sandbox: jail,
 		BootTimeout: cfg.bootTimeout, Logger: log.With("component", "runtime"),
+		InDaemon: staticSites(exe),
 	}
 	if err := rtc.Validate(); err != nil {
 		return err
 	}
 	rt := runtime.New(rtc)
-	p := nua.New(nua.Config{
+	p = nua.New(nua.Config{
 		DataDir: cfg.data, Domain: cfg.domain, HTTPPort: httpPort, HTTPSPort: httpsPort(cfg.https), Store: db,
 		Builder: rt, Runner: rt, Monitor: rt, Repos: repos{recv}, KeepSlugs: cfg.keepReleases, MinFree: cfg.minFree,
-		Logger: log.With("component", "nua"),
+		Notifier: &notify.Sender{SMTP: cfg.smtp, Server: cfg.domain},
+		Logger:   log.With("component", "nua"),
 	})
 	defer p.Close(context.WithoutCancel(ctx))
 	if err := p.Migrate(); err != nil {
 		return err
+	}
+
+	var dash *web.Server
+	var dashLn net.Listener
+	if cfg.dashboard == "on" {
+		if dashLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return fmt.Errorf("dashboard: %w", err)
+		}
+		defer dashLn.Close()
+		dash = web.New(web.Config{Platform: p, URL: siteURL(cfg.dashboardHost, httpPort), Logger: log.With("component", "web")})
+	}
+
+	var metricsLn net.Listener
+	if cfg.metricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.metricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		defer metricsLn.Close()
 	}
 
 	ln, err := adminsock.Listen(filepath.Join(cfg.data, "nua.sock"))
@@ -261,7 +329,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	}
 	defer ln.Close()
 	admin := func(ctx context.Context, req adminsock.Request, in io.Reader, out, errw io.Writer) int {
-		o := commands.Options{Door: commands.Socket, Platform: p, Who: socketIdentity(req), Stdin: in, Stdout: out, Stderr: errw, MaxScale: cfg.maxScale}
+		o := commands.Options{Door: commands.Socket, Platform: p, Who: socketIdentity(req), Stdin: in, Stdout: out, Stderr: errw, MaxScale: cfg.maxScale, Dashboard: dashboard(dash)}
 		return commands.Run(ctx, o, req.Args)
 	}
 
@@ -274,7 +342,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 			if !ok {
 				return commands.ExitError
 			}
-			o := commands.Options{Door: commands.SSH, Platform: p, Who: who, Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr, MaxScale: cfg.maxScale}
+			o := commands.Options{Door: commands.SSH, Platform: p, Who: who, Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr, MaxScale: cfg.maxScale, Dashboard: dashboard(dash)}
 			if s.TTY != nil {
 				o.TTY = &nua.TTY{Term: s.TTY.Term, Width: s.TTY.Width, Height: s.TTY.Height, Resize: s.TTY.Resize}
 				if len(s.Args) == 0 || s.Args[0] != "run" { // a terminal in raw mode wants CRLF
@@ -318,6 +386,20 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		defer t.Stop()
 		p.RunCron(ctx, t.C)
 	})
+	bg.Go(func() { // the disk-full notice, checked every 10 minutes
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			if free, total, err := diskuse.Free(cfg.data); err == nil {
+				p.CheckDiskUsage(free, total)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
 	bg.Go(func() { // system:prune, daily
 		t := time.NewTicker(24 * time.Hour)
 		defer t.Stop()
@@ -337,10 +419,24 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		p.WatchCerts(ctx, t.C)
 	})
 	serve("admin socket", func() error { return adminsock.Serve(ctx, ln, admin) })
+	if metricsLn != nil {
+		serve("metrics", func() error { return metrics.Serve(metricsLn, p) })
+		log.Info("metrics", "url", "http://"+metricsLn.Addr().String()+"/metrics")
+	}
 	serve("ssh", ssh.Serve)
 
 	if err := p.Restore(ctx); err != nil {
 		log.Error("restore apps", "err", err)
+	}
+	if dash != nil {
+		serve("dashboard", func() error { return dash.Serve(ctx, dashLn) })
+		route := proxy.Route{App: nua.ReservedApp, Hosts: []string{cfg.dashboardHost}, Servers: []string{"http://" + dashLn.Addr().String()}}
+		if err := px.SetRoute(ctx, route); err != nil {
+			log.Error("route the dashboard", "err", err)
+		}
+		log.Info("dashboard", "url", siteURL(cfg.dashboardHost, httpPort))
+	} else {
+		px.RemoveRoute(ctx, nua.ReservedApp)
 	}
 	if jail.Enabled() {
 		log.Info("sandbox: " + jail.Status())
@@ -359,8 +455,16 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	// Stop accepting; open SSH sessions may finish (a second signal does
 	// not wait); admin connections end with ctx. Then wait for them all.
 	ln.Close()
+	if metricsLn != nil {
+		metricsLn.Close()
+	}
 	ssh.Close(context.WithoutCancel(ctx))
 	bg.Wait()
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := p.WaitNotifications(wctx); err != nil {
+		log.Warn("notifications still under way at stop", "err", err)
+	}
 	if failed != nil {
 		return failed
 	}
@@ -462,4 +566,37 @@ func (r repos) UploadPack(ctx context.Context, app string, s nua.Stdio) error {
 
 func (r repos) Export(ctx context.Context, app, commit string, q nua.Quarantine, dst string) error {
 	return r.Receiver.Export(ctx, app, commit, receiver.Quarantine(q), dst)
+}
+
+// staticSites serves the static sites in the daemon, one listener each
+// beside the others, rather than a process per site: the slug's files are
+// served confined to it (static.Handler), and a redeploy starts the new
+// release's listener, switches the route and shuts the old one down like
+// any web instance.
+func staticSites(exe string) func(slug, cmd string) procman.Server {
+	web := static.WebCommand(exe)
+	return func(slug, cmd string) procman.Server {
+		if cmd != web {
+			return nil
+		}
+		return func(ctx context.Context, ln net.Listener, _ io.Writer) error {
+			return static.ServeListener(ctx, ln, slug)
+		}
+	}
+}
+
+// dashboard is d as the command tree's Dashboard: nil when it is off.
+func dashboard(d *web.Server) commands.Dashboard {
+	if d == nil {
+		return nil
+	}
+	return d
+}
+
+// siteURL is the base URL of host on the public HTTP port.
+func siteURL(host string, port int) string {
+	if port == 80 || port == 0 {
+		return "http://" + host
+	}
+	return "http://" + host + ":" + strconv.Itoa(port)
 }

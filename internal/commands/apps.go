@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -86,6 +87,18 @@ func appCommands(o Options) []*cli.Command {
 				if certs, err := p.Certs(name); err == nil {
 					fmt.Fprintf(w, "Domains:  %s\n", strings.Join(p.Hosts(a), ", "))
 					fmt.Fprintf(w, "HTTPS:    %s\n", certSummary(certs))
+				}
+				if st, err := p.Ps(name); err == nil && len(st) > 0 {
+					var up, restarts int
+					var mem int64
+					var cpu time.Duration
+					for _, s := range st {
+						if s.State == "up" {
+							up++
+						}
+						restarts, mem, cpu = restarts+s.Restarts, mem+s.Memory, cpu+s.CPU
+					}
+					fmt.Fprintf(w, "Processes: %d up of %d, %s memory, %s CPU time, %d restarts\n", up, len(st), memory(mem), cpu.Round(10*time.Millisecond), restarts)
 				}
 				return nil
 			}),

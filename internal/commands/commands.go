@@ -26,6 +26,7 @@ const (
 	Local  Door = iota // the nua binary on the server or a laptop
 	Socket             // the admin socket: the local CLI, and git hooks
 	SSH                // a remote user with an authorised key
+	Web                // the HTTP API and the dashboard (Allow, not the tree)
 )
 
 // Options configure one run of the tree.
@@ -39,6 +40,8 @@ type Options struct {
 	Who nua.Identity
 	// Forward runs a daemon command line on the server (Local door).
 	Forward func(c *cli.Context, args []string) (int, error)
+	// Dashboard makes the dashboard's login links; nil when it is off.
+	Dashboard Dashboard
 	// TTY is the terminal an SSH client asked for, for `run`.
 	TTY *nua.TTY
 	// MaxScale caps ps:scale per process type; 0 means nua.DefaultMaxScale.
@@ -140,7 +143,7 @@ func New(o Options) *cli.App {
 	}
 	for _, group := range [][]*cli.Command{
 		appCommands(o), configCommands(o), psCommands(o), cronCommands(o), resourceCommands(o), userCommands(o), keyCommands(o),
-		accessCommands(o), eventCommands(o), builderCommands(o), runtimeCommands(o), systemCommands(o), tokenCommands(o), HookCommands(o), o.Extra,
+		accessCommands(o), eventCommands(o), builderCommands(o), runtimeCommands(o), systemCommands(o), notificationCommands(o), dashboardCommands(o), tokenCommands(o), HookCommands(o), o.Extra,
 		domainCommands(o),
 		{versionCommand(o), doctorCommand(o)},
 	} {

@@ -36,10 +36,10 @@ func psCommands(o Options) []*cli.Command {
 					return err
 				}
 				w := c.App.Writer
-				fmt.Fprintf(w, "%-12s %-9s %-8s %-6s %-9s %-8s %-8s %s\n", "PROCESS", "STATE", "PID", "PORT", "RESTARTS", "RELEASE", "UPTIME", "MEMORY")
+				fmt.Fprintf(w, "%-12s %-9s %-8s %-6s %-9s %-8s %-8s %-9s %s\n", "PROCESS", "STATE", "PID", "PORT", "RESTARTS", "RELEASE", "UPTIME", "MEMORY", "CPU")
 				for _, s := range st {
-					fmt.Fprintf(w, "%-12s %-9s %-8d %-6d %-9d %-8s %-8s %s\n", s.Name, s.State, s.PID, s.Port, s.Restarts,
-						fmt.Sprintf("v%d", s.Release), time.Since(s.Since).Round(time.Second), memory(s.Memory))
+					fmt.Fprintf(w, "%-12s %-9s %-8d %-6d %-9d %-8s %-8s %-9s %s\n", s.Name, s.State, s.PID, s.Port, s.Restarts,
+						fmt.Sprintf("v%d", s.Release), time.Since(s.Since).Round(time.Second), memory(s.Memory), cpuShare(s))
 				}
 				if len(st) == 0 {
 					fmt.Fprintln(w, "(no processes running)")
@@ -151,4 +151,14 @@ func memory(n int64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1fM", float64(n)/(1<<20))
+}
+
+// cpuShare is the share of one core an instance used over its current
+// run, "-" when unknown (an unsandboxed process, one not running).
+func cpuShare(s nua.ProcessStatus) string {
+	up := time.Since(s.Since)
+	if s.PID == 0 || s.CPU <= 0 || up <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100*s.CPU.Seconds()/up.Seconds())
 }

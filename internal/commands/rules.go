@@ -109,6 +109,7 @@ var rules = map[string]Rule{
 	"access:remove": {Who: Owner, Change: true},
 
 	// A user's own API tokens (an admin sees and revokes anyone's).
+	"dashboard":     {Who: Anyone},
 	"tokens":        {Who: Anyone},
 	"tokens:create": {Who: Anyone, Change: true},
 	"tokens:revoke": {Who: Anyone, Change: true},
@@ -119,16 +120,20 @@ var rules = map[string]Rule{
 	"keys:remove": {Who: Self, Change: true},
 
 	// Admins: users and server-wide settings.
-	"users":            {Who: Admin},
-	"users:add":        {Who: Admin, Change: true, Detail: userAdded},
-	"users:remove":     {Who: Admin, Change: true},
-	"builders":         {Who: Admin},
-	"runtimes":         {Who: Admin},
-	"runtimes:prune":   {Who: Admin, Change: true},
-	"system:df":        {Who: Admin},
-	"system:prune":     {Who: Admin, Change: true},
-	"builders:trust":   {Who: Admin, Change: true},
-	"builders:untrust": {Who: Admin, Change: true},
+	"users":                {Who: Admin},
+	"users:add":            {Who: Admin, Change: true, Detail: userAdded},
+	"users:remove":         {Who: Admin, Change: true},
+	"builders":             {Who: Admin},
+	"runtimes":             {Who: Admin},
+	"runtimes:prune":       {Who: Admin, Change: true},
+	"system:df":            {Who: Admin},
+	"system:prune":         {Who: Admin, Change: true},
+	"builders:trust":       {Who: Admin, Change: true},
+	"builders:untrust":     {Who: Admin, Change: true},
+	"notifications":        {Who: Admin},
+	"notifications:add":    {Who: Admin, Change: true},
+	"notifications:remove": {Who: Admin, Change: true},
+	"notifications:test":   {Who: Admin},
 
 	// The machine of the nua binary.
 	"server":         {Who: LocalOnly},

@@ -16,6 +16,8 @@ command -v git >/dev/null || need+=(git)
 command -v ssh >/dev/null || need+=(openssh-client)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v perl >/dev/null || need+=(perl-base)
+# A real SMTP server for the email notifications' tests.
+/usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || need+=(python3-aiosmtpd)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 command -v python3 >/dev/null || need+=(python3)
@@ -34,6 +36,8 @@ if [ "$(id -u)" -eq 0 ]; then
 	[ -x /usr/bin/cargo ] || need+=(cargo)
 fi
 command -v nix >/dev/null || need+=(nix-bin)
+# The dashboard's tests drive Debian's Chromium.
+command -v chromium >/dev/null || need+=(chromium)
 # podman serves the Docker Engine API for the Dockerfile backend; crun fails
 # on this kind of host, runc works; catatonit is the containers' init;
 # busybox-static makes the local base image.

@@ -133,8 +133,10 @@ func (t *Toolchain) Build(ctx context.Context, b *buildpacks.Build) error {
 	start := time.Now()
 	cmd := b.HostCommand(ctx, nix, args...) // Nix confines its builders itself
 	// The scrubbed environment of every build with the host's Nix settings;
-	// not the app's config.
-	cmd.Env = b.ToolEnv(buildpacks.HostEnv(hostVars...)...)
+	// not the app's config. Nix makes its build dirs in TMPDIR and hands
+	// them to its nixbld users, who cannot pass through the app's private
+	// cache: they go in the host's temp dir, as under nix-daemon.
+	cmd.Env = b.ToolEnv(append(buildpacks.HostEnv(hostVars...), "TMPDIR="+os.TempDir())...)
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("nix build: %w", err)
 	}

@@ -3,6 +3,7 @@
 //	GET /         hello from goapp <$GREETING or "world">
 //	GET /env/KEY  the value of the environment variable KEY (404 if unset)
 //	GET /crash    exits the process with status 1
+//	GET /alloc/N  allocates N MiB more and keeps it (memory figures' tests)
 //
 // It listens on :$PORT and shuts down gracefully on SIGTERM or SIGINT.
 package main
@@ -14,6 +15,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -49,6 +52,12 @@ func run() error {
 	return srv.Shutdown(shutdownCtx)
 }
 
+// held keeps what /alloc allocated.
+var held struct {
+	sync.Mutex
+	blocks [][]byte
+}
+
 func routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -68,6 +77,21 @@ func routes() *http.ServeMux {
 	})
 	mux.HandleFunc("GET /header/{name}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, r.Header.Get(r.PathValue("name")))
+	})
+	mux.HandleFunc("GET /alloc/{mib}", func(w http.ResponseWriter, r *http.Request) {
+		n, err := strconv.Atoi(r.PathValue("mib"))
+		if err != nil || n < 1 || n > 512 {
+			http.Error(w, "give 1 to 512 MiB", http.StatusBadRequest)
+			return
+		}
+		b := make([]byte, n<<20)
+		for i := range b { // touched, so that it is resident
+			b[i] = 1
+		}
+		held.Lock()
+		held.blocks = append(held.blocks, b)
+		held.Unlock()
+		fmt.Fprintf(w, "holding %d MiB more\n", n)
 	})
 	mux.HandleFunc("GET /crash", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(os.Stderr, "goapp crashing on request")
