@@ -187,9 +187,9 @@ func (p *pebble) waitReady() error {
 	deadline := time.Now().Add(30 * time.Second)
 	var last error
 	for time.Now().Before(deadline) {
-		root, err := get(c, "https://"+p.mgmt+"/roots/0")
+		root, err := fetchBody(c, "https://"+p.mgmt+"/roots/0")
 		if err == nil {
-			if _, err = get(c, p.DirURL); err == nil {
+			if _, err = fetchBody(c, p.DirURL); err == nil {
 				p.root = x509.NewCertPool()
 				if !p.root.AppendCertsFromPEM(root) {
 					return fmt.Errorf("pebble's root: no PEM certificate in %q", root)
@@ -204,7 +204,7 @@ func (p *pebble) waitReady() error {
 	return fmt.Errorf("pebble not ready: %v\n%s", last, logs)
 }
 
-func get(c *http.Client, url string) ([]byte, error) {
+func fetchBody(c *http.Client, url string) ([]byte, error) {
 	resp, err := c.Get(url)
 	if err != nil {
 		return nil, err
@@ -372,7 +372,7 @@ func TestPebbleHarness(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	dir, err := get(c, peb.DirURL)
+	dir, err := fetchBody(c, peb.DirURL)
 	if err != nil || !strings.Contains(string(dir), "newOrder") {
 		t.Fatalf("GET %s = %q, %v, want the ACME directory", peb.DirURL, dir, err)
 	}
