@@ -8,8 +8,12 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -105,18 +109,24 @@ func (t *Traefik) refreshRoute(app string) {
 	t.log.Info("route rewritten: certificate issued", "app", app)
 }
 
-// watchCerts rewrites routes as certificates come, every interval, until
-// ctx ends.
-func (t *Traefik) watchCerts(ctx context.Context, interval time.Duration) {
+// watchCerts rewrites routes as certificates come, every interval, and
+// every retry has Traefik ask the CA again for the hosts still lacking
+// one, until ctx ends.
+func (t *Traefik) watchCerts(ctx context.Context, interval, retry time.Duration) {
 	defer t.wg.Done()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	var last time.Time
+	lastTry := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+		if time.Since(lastTry) >= retry {
+			lastTry = time.Now()
+			t.retryMissing()
 		}
 		fi, err := os.Stat(t.acmeFile())
 		if err != nil || fi.ModTime().Equal(last) {
@@ -125,6 +135,40 @@ func (t *Traefik) watchCerts(ctx context.Context, interval time.Duration) {
 		last = fi.ModTime()
 		t.refreshRoutes()
 	}
+}
+
+// retryFile is a dynamic file of no app's (app names have no "_"): each
+// change of it is a change of Traefik's configuration, after which its
+// ACME resolver asks the CA again for every host that lacks a
+// certificate. Traefik does so at no other time.
+func (t *Traefik) retryFile() string { return filepath.Join(t.dynamicDir(), "_acme-retry.yml") }
+
+// retryMissing changes the retry file when some routed host has no
+// certificate, given or from ACME.
+func (t *Traefik) retryMissing() {
+	certs := t.acmeCerts()
+	missing := 0
+	s := &t.state
+	s.mu.Lock()
+	for _, r := range s.routes {
+		for _, h := range r.Hosts {
+			if _, ok := certs[h]; !ok && !slices.ContainsFunc(r.Certs, func(c Cert) bool { return c.Host == h }) {
+				missing++
+			}
+		}
+	}
+	s.mu.Unlock()
+	if missing == 0 {
+		return
+	}
+	data := fmt.Sprintf("# Written by nua: each change makes Traefik ask the CA again for the hosts lacking a certificate.\n"+
+		"http:\n  middlewares:\n    nua-acme-retry:\n      headers:\n        customResponseHeaders:\n          X-Nua-Acme-Retry: %q\n",
+		strconv.FormatInt(time.Now().UnixNano(), 36))
+	if err := writeFileAtomic(t.retryFile(), []byte(data)); err != nil {
+		t.log.Warn("ask the CA again", "err", err)
+		return
+	}
+	t.log.Info("asking the CA again for hosts lacking a certificate", "hosts", missing)
 }
 
 // acmeStore is the part of Traefik's acme.json nua reads.
@@ -281,5 +325,5 @@ func acmeReason(err string) string {
 	} else if i := strings.LastIndex(err, "\n"); i >= 0 {
 		err = err[i+1:]
 	}
-	return strings.Join(strings.Fields(err), " ")
+	return strings.TrimSuffix(strings.Join(strings.Fields(err), " "), "]")
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 )
 
 // HTTPS is how Traefik serves the apps over HTTPS: a websecure entrypoint
@@ -35,6 +36,10 @@ type HTTPS struct {
 	// challenge's record must show before the CA is asked to look; none:
 	// the system's, then the zone's authoritative servers.
 	DNSResolvers []string
+	// Retry is how often Traefik asks the CA again for the hosts that
+	// lack a certificate (their DNS may point here by now); 0 is 15
+	// minutes, within Let's Encrypt's limit on failed validations.
+	Retry time.Duration
 	// CertHours is the lifetime, in hours, of the certificates the CA
 	// issues, from which Traefik derives when to renew; 0 is 90 days.
 	CertHours int
@@ -87,6 +92,9 @@ func (h HTTPS) Validate() error {
 		}
 	default:
 		return fmt.Errorf("https config: challenge %q: use http, tls-alpn or dns", h.Challenge)
+	}
+	if h.Retry < 0 {
+		return errors.New("https config: ACME retry: give a positive duration, 0 for 15 minutes")
 	}
 	if h.CertHours < 0 {
 		return errors.New("https config: certificate lifetime: give hours, 0 for 90 days")
@@ -165,4 +173,15 @@ func (t *Traefik) prepareACME() error {
 		return fmt.Errorf("chmod acme.json: %w", err)
 	}
 	return nil
+}
+
+// DefaultRetry is how often the CA is asked again for hosts lacking a
+// certificate, unless HTTPS.Retry says.
+const DefaultRetry = 15 * time.Minute
+
+func (h HTTPS) retry() time.Duration {
+	if h.Retry > 0 {
+		return h.Retry
+	}
+	return DefaultRetry
 }

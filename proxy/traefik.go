@@ -131,6 +131,8 @@ func (t *Traefik) Open(ctx context.Context) error {
 		if err := t.prepareACME(); err != nil {
 			return err
 		}
+	} else if err := removeFile(t.retryFile()); err != nil {
+		return err
 	}
 	if t.cfg.External {
 		return nil
@@ -149,7 +151,7 @@ func (t *Traefik) Open(ctx context.Context) error {
 	go t.supervise(superCtx, p)
 	if t.cfg.HTTPS != nil {
 		t.wg.Add(1)
-		go t.watchCerts(superCtx, 500*time.Millisecond)
+		go t.watchCerts(superCtx, 500*time.Millisecond, t.cfg.HTTPS.retry())
 	}
 	t.log.Info("traefik started", "pid", p.pid(), "http", t.cfg.HTTPAddr, "api", apiAddr)
 	return nil

@@ -180,7 +180,7 @@ func TestE2EDomains(t *testing.T) {
 // and keeps the certificates across a restart.
 func TestE2EHTTPS(t *testing.T) {
 	peb := startPebble(t)
-	s := peb.StartServer(t, "http")
+	s := peb.StartServer(t, "http", "--acme-retry", "1s")
 	pushApp(t, s, "site")
 	peb.PointAt(t, "bad.site.test", "127.0.0.2") // nobody listens there
 	mustSSH(t, s, "domains:add", "site", "www.site.test", "bad.site.test")
@@ -221,6 +221,14 @@ func TestE2EHTTPS(t *testing.T) {
 		logs, _ := s.SSH(nil, "logs", "site", "-n", "200")
 		return strings.Contains(logs, "nua[certs]: certificate of www.site.test issued") &&
 			strings.Contains(logs, "nua[certs]: certificate of bad.site.test failed"), logs
+	})
+
+	t.Run("a host whose DNS comes to point here gets its certificate", func(t *testing.T) {
+		peb.PointAt(t, "bad.site.test", "127.0.0.1")
+		testutil.Eventually(t, 60*time.Second, "bad.site.test issued", func() (bool, string) {
+			out, _ := s.SSH(nil, "certs", "site")
+			return certState(out, "bad.site.test") == "issued", out
+		})
 	})
 
 	t.Run("redirect off", func(t *testing.T) {

@@ -20,6 +20,7 @@ func httpsFlags() []cli.Flag {
 		&cli.StringFlag{Name: "acme-challenge", Value: proxy.ChallengeHTTP, Usage: "how the CA checks a host: http (HTTP-01), tls-alpn (TLS-ALPN-01) or dns (DNS-01, for wildcards; needs --acme-dns-provider)"},
 		&cli.StringFlag{Name: "acme-dns-provider", Usage: "lego DNS provider `NAME` for the dns challenge; its credentials come from nua's environment"},
 		&cli.StringSliceFlag{Name: "acme-dns-resolvers", Usage: "`HOST:PORT` of DNS servers where the dns challenge's record must show before the CA looks (default: the system's, then the zone's own servers)"},
+		&cli.DurationFlag{Name: "acme-retry", Value: proxy.DefaultRetry, Usage: "how often the CA is asked again for hosts that lack a certificate"},
 		&cli.IntFlag{Name: "acme-cert-duration", Usage: "`HOURS` the CA's certificates last, from which renewals are timed (default: 90 days)"},
 	}
 }
@@ -39,7 +40,7 @@ func httpsConfig(c *cli.Context) *proxy.HTTPS {
 		Addr: c.String("https-addr"), Email: c.String("acme-email"),
 		CA: c.String("acme-ca"), CARoots: roots,
 		Challenge: c.String("acme-challenge"), DNSProvider: c.String("acme-dns-provider"), DNSResolvers: c.StringSlice("acme-dns-resolvers"),
-		CertHours: c.Int("acme-cert-duration"),
+		CertHours: c.Int("acme-cert-duration"), Retry: c.Duration("acme-retry"),
 	}
 }
 

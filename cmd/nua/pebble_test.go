@@ -218,17 +218,25 @@ func fetchBody(c *http.Client, url string) ([]byte, error) {
 }
 
 // PointAt makes challtestsrv resolve host to ip (pebble then validates
-// there).
+// there), in place of any address set before.
 func (p *pebble) PointAt(t *testing.T, host, ip string) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"host": host, "addresses": []string{ip}})
-	resp, err := http.Post("http://"+p.dnsMgmt+"/add-a", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("challtestsrv add-a %s: %s", host, resp.Status)
+	for _, call := range []struct {
+		path string
+		body map[string]any
+	}{
+		{"/clear-a", map[string]any{"host": host}},
+		{"/add-a", map[string]any{"host": host, "addresses": []string{ip}}},
+	} {
+		body, _ := json.Marshal(call.body)
+		resp, err := http.Post("http://"+p.dnsMgmt+call.path, "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("challtestsrv %s %s: %s", call.path, host, resp.Status)
+		}
 	}
 }
 
