@@ -292,6 +292,19 @@ func TestE2EHTTPS(t *testing.T) {
 		}
 	})
 
+	t.Run("doctor", func(t *testing.T) {
+		out := mustSSH(t, s, "doctor")
+		for _, want := range []string{
+			fmt.Sprintf("HTTP  port %d answers on 127.0.0.1:%d", peb.HTTPPort, peb.HTTPPort),
+			fmt.Sprintf("HTTPS port %d answers on 127.0.0.1:%d", peb.TLSPort, peb.TLSPort),
+			"www.site.test (site): does not resolve", // .test names resolve in pebble's DNS only
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("doctor lacks %q:\n%s", want, out)
+			}
+		}
+	})
+
 	t.Run("certificates survive a restart", func(t *testing.T) {
 		s.Stop()
 		s.Start()
