@@ -40,6 +40,10 @@ func (p *Platform) WatchCerts(ctx context.Context, tick <-chan time.Time) {
 	}
 }
 
+// expiryWarning is how long before a given certificate expires its app's
+// logs say so: nua does not renew those.
+const expiryWarning = 14 * 24 * time.Hour
+
 // certChange says how a host's certificate changed, "" when it did not in
 // a way worth a line.
 func certChange(prev, cur CertStatus, known bool) string {
@@ -52,6 +56,9 @@ func certChange(prev, cur CertStatus, known bool) string {
 		return fmt.Sprintf("certificate of %s %s by %s, expires %s", cur.Host, verb, cur.Issuer, cur.NotAfter.UTC().Format(time.RFC3339))
 	case cur.State == CertFailed && (prev.State != CertFailed || prev.Reason != cur.Reason):
 		return fmt.Sprintf("certificate of %s failed: %s (HTTP keeps serving)", cur.Host, cur.Reason)
+	case cur.State == CertCustom && time.Until(cur.NotAfter) < expiryWarning &&
+		(prev.State != CertCustom || !prev.NotAfter.Equal(cur.NotAfter) || time.Until(prev.NotAfter) >= expiryWarning):
+		return fmt.Sprintf("given certificate of %s expires %s: give a new one with certs:add", cur.Host, cur.NotAfter.UTC().Format(time.RFC3339))
 	case cur.State == CertPending && known && prev.State != CertPending:
 		return fmt.Sprintf("certificate of %s pending", cur.Host)
 	}

@@ -53,7 +53,9 @@ func TestWatchCerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.PutApp(nua.App{Name: "shop", Domains: []string{"www.shop.test"}}); err != nil {
+	soon := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+	given := nua.Cert{Host: "own.shop.test", File: "/x.pem", Issuer: "Own CA", NotAfter: soon}
+	if err := db.PutApp(nua.App{Name: "shop", Domains: []string{"own.shop.test", "www.shop.test"}, Certs: []nua.Cert{given}}); err != nil {
 		t.Fatal(err)
 	}
 	fr := &fakeRunner{running: map[string]map[string]group{}}
@@ -85,6 +87,7 @@ func TestWatchCerts(t *testing.T) {
 		"certs: certificate of www.shop.test issued by Pebble, expires 2030-01-01T00:00:00Z",
 		"certs: certificate of shop.example.test failed: acme: error: connection refused (HTTP keeps serving)",
 		"certs: certificate of www.shop.test renewed by Pebble, expires 2030-01-01T01:00:00Z",
+		"certs: given certificate of own.shop.test expires " + soon.Format(time.RFC3339) + ": give a new one with certs:add",
 	}
 	got := r.eventLines()
 	slices.Sort(got)
