@@ -77,6 +77,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzParseUpdates$$' -fuzztime 2000x ./receiver/
 	$(GO) test -run XXX -fuzz '^FuzzRun$$' -fuzztime 2000x ./internal/commands/
 	$(GO) test -run XXX -fuzz '^FuzzAddonArgs$$' -fuzztime 500x ./internal/commands/
+	$(GO) test -run XXX -fuzz '^FuzzDomainsAdd$$' -fuzztime 2000x ./internal/commands/
 	$(GO) test -run XXX -fuzz '^FuzzParseFormation$$' -fuzztime 2000x ./internal/dev/
 	$(GO) test -run XXX -fuzz '^FuzzParseEnv$$' -fuzztime 2000x ./internal/dev/
 	$(GO) test -run XXX -fuzz '^FuzzParsePackage$$' -fuzztime 2000x ./toolchains/node/

@@ -56,6 +56,15 @@ type App struct {
 	// Resources are the sandbox limits of each process type that differ
 	// from the defaults.
 	Resources map[string]Limits `json:"resources,omitempty"`
+	// Domains are the custom hosts the app answers on besides APP.DOMAIN,
+	// sorted, in ASCII (punycode) form.
+	Domains []string `json:"domains,omitempty"`
+	// NoRedirect keeps plain HTTP serving the app where HTTPS works too
+	// (domains:redirect APP off).
+	NoRedirect bool `json:"no_redirect,omitempty"`
+	// Certs are the certificates the app's members gave (certs:add), one
+	// per host they cover; the other hosts get theirs from ACME.
+	Certs []Cert `json:"certs,omitempty"`
 }
 
 // Limits bound each instance of a process type: memory in bytes, CPU in

@@ -41,6 +41,9 @@ type Config struct {
 	// nil sends none.
 	Notifier Notifier
 	Logger   *slog.Logger
+
+	// HTTPSPort is the proxy's public HTTPS port, 0 when it serves none.
+	HTTPSPort int
 }
 
 // ReservedApp is the name no app may take: the dashboard's route and
@@ -65,6 +68,8 @@ type Platform struct {
 	diskAnnounced time.Time     // when the last disk-full notice went; under crashes.mu
 	deliveries    chan struct{} // one token per notice delivery under way
 	delivering    sync.WaitGroup
+
+	domainMu sync.Mutex // held while an app claims hosts
 }
 
 // New returns a Platform for cfg.
@@ -192,7 +197,7 @@ func (p *Platform) DestroyApp(ctx context.Context, name string, out io.Writer) e
 	errs = append(errs, p.dropAppAddons(name, own, attached, buildout.NewOutput(out)))
 	errs = append(errs, p.cfg.Repos.Remove(name))
 	p.cfg.Builder.RemoveSlugs(name, nil)
-	for _, dir := range []string{p.cacheDir(name), p.logDir(name)} {
+	for _, dir := range []string{p.cacheDir(name), p.logDir(name), filepath.Join(p.cfg.DataDir, "certs", name)} {
 		errs = append(errs, os.RemoveAll(dir))
 	}
 	p.log.Info("app destroyed", "app", name)

@@ -11,11 +11,12 @@ import (
 // The static configuration nua starts its Traefik with.
 type (
 	staticConfig struct {
-		Global      globalConfig          `yaml:"global"`
-		EntryPoints map[string]entryPoint `yaml:"entryPoints"`
-		API         apiConfig             `yaml:"api"`
-		Providers   providersConfig       `yaml:"providers"`
-		Log         logConfig             `yaml:"log"`
+		Global                globalConfig            `yaml:"global"`
+		EntryPoints           map[string]entryPoint   `yaml:"entryPoints"`
+		CertificatesResolvers map[string]certResolver `yaml:"certificatesResolvers,omitempty"`
+		API                   apiConfig               `yaml:"api"`
+		Providers             providersConfig         `yaml:"providers"`
+		Log                   logConfig               `yaml:"log"`
 	}
 	globalConfig struct {
 		CheckNewVersion    bool `yaml:"checkNewVersion"`
@@ -45,6 +46,7 @@ type (
 	}
 	logConfig struct {
 		Level   string `yaml:"level"`
+		Format  string `yaml:"format,omitempty"`
 		NoColor bool   `yaml:"noColor"`
 	}
 )
@@ -53,6 +55,13 @@ type (
 // the API alone on apiAddr, routes from the files in dynamicDir. Traefik
 // never calls out (no version check, no usage report).
 func staticYAML(httpAddr, apiAddr, dynamicDir string) ([]byte, error) {
+	return staticYAMLFor(httpAddr, apiAddr, dynamicDir, nil, "")
+}
+
+// staticYAMLFor is staticYAML with, when https is set, the websecure
+// entrypoint and the ACME resolver storing into acmeFile, and the log in
+// JSON, from which nua reads ACME's failures.
+func staticYAMLFor(httpAddr, apiAddr, dynamicDir string, https *HTTPS, acmeFile string) ([]byte, error) {
 	cfg := staticConfig{
 		EntryPoints: map[string]entryPoint{
 			webEntryPoint: {Address: httpAddr, Transport: transport{lifeCycle{GraceTimeOut: "5s"}}},
@@ -64,6 +73,11 @@ func staticYAML(httpAddr, apiAddr, dynamicDir string) ([]byte, error) {
 			File:             fileProvider{Directory: dynamicDir, Watch: true},
 		},
 		Log: logConfig{Level: "ERROR", NoColor: true},
+	}
+	if https != nil {
+		cfg.EntryPoints[secureEntryPoint] = entryPoint{Address: https.Addr, Transport: transport{lifeCycle{GraceTimeOut: "5s"}}}
+		cfg.CertificatesResolvers = map[string]certResolver{resolverName: https.resolver(acmeFile)}
+		cfg.Log.Format = "json"
 	}
 	var buf bytes.Buffer
 	buf.WriteString("# Written by nua at every start: changes here are overwritten.\n")

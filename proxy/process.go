@@ -78,6 +78,9 @@ func (t *Traefik) start() (*process, error) {
 	cmd := exec.Command(t.cfg.Binary, "--configFile="+t.staticFile())
 	cmd.Dir = t.cfg.Dir
 	cmd.Env = append(os.Environ(), memoryEnv...)
+	if t.cfg.HTTPS != nil && t.cfg.HTTPS.CARoots != "" {
+		cmd.Env = append(cmd.Env, "LEGO_CA_CERTIFICATES="+t.cfg.HTTPS.CARoots)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = sysProcAttr()
 	p := &process{cmd: cmd, logFrom: fi.Size(), done: make(chan struct{})}

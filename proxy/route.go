@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,6 +27,19 @@ type Route struct {
 	// Servers are the web instances' base URLs, e.g. http://127.0.0.1:41234.
 	// Requests are balanced between them.
 	Servers []string
+	// Redirect sends plain HTTP requests for a host to HTTPS once the host
+	// has a certificate, when Traefik serves HTTPS.
+	Redirect bool
+	// Certs are certificates given for some of Hosts; Traefik's ACME
+	// resolver gets one for each other host, when it serves HTTPS.
+	Certs []Cert
+}
+
+// Cert is a certificate given for one host: File is a PEM bundle of the
+// private key and the chain, leaf first.
+type Cert struct {
+	Host string
+	File string
 }
 
 var (
@@ -56,6 +71,14 @@ func (r Route) Validate() error {
 	if err := eachUnique(r.Servers, validateServer); err != nil {
 		return fmt.Errorf("%w: app %s: server %w", ErrInvalidRoute, r.App, err)
 	}
+	for _, c := range r.Certs {
+		if !slices.Contains(r.Hosts, c.Host) {
+			return fmt.Errorf("%w: app %s: certificate for %q, not one of its hosts", ErrInvalidRoute, r.App, c.Host)
+		}
+		if !filepath.IsAbs(c.File) || strings.ContainsAny(c.File, "\n\r") {
+			return fmt.Errorf("%w: app %s: certificate file %q: want an absolute path", ErrInvalidRoute, r.App, c.File)
+		}
+	}
 	return nil
 }
 
@@ -83,12 +106,16 @@ func eachUnique(items []string, check func(string) error) error {
 
 var hostLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
-// validateHost accepts lowercase host names made of DNS labels.
+// validateHost accepts lowercase host names made of DNS labels, the first
+// of which may be the wildcard *.
 func validateHost(h string) error {
 	if h == "" || len(h) > 253 {
 		return fmt.Errorf("%q: want a host name of 1 to 253 characters", h)
 	}
-	for _, label := range strings.Split(h, ".") {
+	for i, label := range strings.Split(h, ".") {
+		if i == 0 && label == "*" && strings.Count(h, ".") >= 2 {
+			continue
+		}
 		if !hostLabel.MatchString(label) {
 			return fmt.Errorf("%q: want lowercase labels (a-z, 0-9, -) separated by dots", h)
 		}
@@ -121,11 +148,16 @@ func validateServer(s string) error {
 	return nil
 }
 
-// rule is the router rule matching r's hosts.
-func (r Route) rule() string {
-	parts := make([]string, len(r.Hosts))
-	for i, h := range r.Hosts {
-		parts[i] = "Host(`" + h + "`)"
+// hostRule is the router rule matching hosts: Host for a name,
+// HostRegexp for a wildcard, which matches one label.
+func hostRule(hosts []string) string {
+	parts := make([]string, len(hosts))
+	for i, h := range hosts {
+		if rest, ok := strings.CutPrefix(h, "*."); ok {
+			parts[i] = "HostRegexp(`^[a-z0-9-]+\\." + strings.ReplaceAll(rest, ".", "\\.") + "$`)"
+		} else {
+			parts[i] = "Host(`" + h + "`)"
+		}
 	}
 	return strings.Join(parts, " || ")
 }
@@ -134,15 +166,20 @@ func (r Route) rule() string {
 type (
 	dynamicConfig struct {
 		HTTP httpConfig `yaml:"http"`
+		TLS  tlsFiles   `yaml:"tls,omitempty"`
 	}
 	httpConfig struct {
-		Routers  map[string]router  `yaml:"routers"`
-		Services map[string]service `yaml:"services"`
+		Routers     map[string]router     `yaml:"routers"`
+		Middlewares map[string]middleware `yaml:"middlewares,omitempty"`
+		Services    map[string]service    `yaml:"services"`
 	}
 	router struct {
-		Rule        string   `yaml:"rule"`
-		Service     string   `yaml:"service"`
-		EntryPoints []string `yaml:"entryPoints"`
+		Rule        string     `yaml:"rule"`
+		Service     string     `yaml:"service"`
+		EntryPoints []string   `yaml:"entryPoints"`
+		Middlewares []string   `yaml:"middlewares,omitempty"`
+		Priority    int        `yaml:"priority,omitempty"`
+		TLS         *routerTLS `yaml:"tls,omitempty"`
 	}
 	service struct {
 		LoadBalancer loadBalancer `yaml:"loadBalancer"`
@@ -155,8 +192,13 @@ type (
 	}
 )
 
-// Marshal returns the dynamic configuration file for r, after validating r.
-func Marshal(r Route) ([]byte, error) {
+// Marshal returns the dynamic configuration file for r, served over
+// plain HTTP only, after validating r.
+func Marshal(r Route) ([]byte, error) { return render(r, nil) }
+
+// render returns the dynamic configuration file for r, after validating
+// r; tv says how HTTPS is served, nil when it is not.
+func render(r Route, tv *tlsView) ([]byte, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
@@ -165,15 +207,17 @@ func Marshal(r Route) ([]byte, error) {
 		servers[i] = server{URL: s}
 	}
 	cfg := dynamicConfig{HTTP: httpConfig{
-		Routers: map[string]router{r.App: {
-			Rule:        r.rule(),
-			Service:     r.App,
-			EntryPoints: []string{webEntryPoint},
-		}},
+		Routers: map[string]router{},
 		Services: map[string]service{r.App: {
 			LoadBalancer: loadBalancer{Servers: servers},
 		}},
 	}}
+	web := router{Service: r.App, EntryPoints: []string{webEntryPoint}}
+	if tv == nil {
+		addRouters(cfg.HTTP.Routers, r.App, r.Hosts, web)
+	} else {
+		tv.routers(&cfg, r, web)
+	}
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "# Route of app %s, written by nua: changes here are overwritten.\n", r.App)
 	if err := encodeYAML(&buf, cfg); err != nil {

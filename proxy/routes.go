@@ -9,14 +9,15 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // SetRoute writes r's dynamic file atomically. Unless External, it returns
-// once Traefik's API shows the router with r's rule and the service with
-// exactly r's servers. A bad r is refused and nothing is written.
+// once Traefik's API shows r's routers with their rules and the service
+// with exactly r's servers. A bad r is refused and nothing is written.
 func (t *Traefik) SetRoute(ctx context.Context, r Route) error {
-	data, err := Marshal(r)
-	if err != nil {
+	if _, err := t.render(r); err != nil {
 		return err
 	}
 	if err := t.checkOpen(); err != nil {
@@ -24,15 +25,20 @@ func (t *Traefik) SetRoute(ctx context.Context, r Route) error {
 	}
 	unlock := t.lock(r.App)
 	defer unlock()
+	data, err := t.render(r) // under the lock: certificates may have come
+	if err != nil {
+		return err
+	}
 	if err := writeFileAtomic(t.routeFile(r.App), data); err != nil {
 		return fmt.Errorf("write route %s: %w", r.App, err)
 	}
+	t.remember(r, data)
 	if t.cfg.External {
 		return nil
 	}
 	ctx, cancel := t.withTimeout(ctx)
 	defer cancel()
-	return t.waitServed(ctx, r)
+	return t.waitServed(ctx, r, data)
 }
 
 // RemoveRoute deletes app's dynamic file. Unless External, it returns once
@@ -49,6 +55,7 @@ func (t *Traefik) RemoveRoute(ctx context.Context, app string) error {
 	if err := removeFile(t.routeFile(app)); err != nil {
 		return fmt.Errorf("remove route %s: %w", app, err)
 	}
+	t.forget(app)
 	if t.cfg.External {
 		return nil
 	}
@@ -95,23 +102,40 @@ type (
 	}
 )
 
-// waitServed polls the API until it shows r live.
-func (t *Traefik) waitServed(ctx context.Context, r Route) error {
+// waitServed polls the API until it shows r live as data configures it:
+// each of its routers with its rule, none of the others a route may have,
+// and its service with exactly r's servers.
+func (t *Traefik) waitServed(ctx context.Context, r Route, data []byte) error {
 	want := slices.Sorted(slices.Values(r.Servers))
-	rule := r.rule()
+	var cfg dynamicConfig
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		return fmt.Errorf("read back route %s: %w", r.App, err)
+	}
 	seen := "nothing yet"
 	err := poll(ctx, func() (bool, error) {
-		var rt routerInfo
-		if found, err := t.getJSON(ctx, "routers", r.App, &rt); err != nil || !found {
-			seen = fmt.Sprintf("router: %v", orNotFound(err))
-			return false, nil
-		}
-		if rt.Rule != rule {
-			seen = fmt.Sprintf("router rule %q", rt.Rule)
-			return false, nil
-		}
-		if rt.Status == "disabled" {
-			return false, fmt.Errorf("traefik refused route %s: router %s: %s", r.App, rt.Status, strings.Join(rt.Error, "; "))
+		for _, name := range routerNames(r.App) {
+			var rt routerInfo
+			found, err := t.getJSON(ctx, "routers", name, &rt)
+			if err != nil {
+				seen = fmt.Sprintf("router %s: %v", name, err)
+				return false, nil
+			}
+			wanted, ok := cfg.HTTP.Routers[name]
+			switch {
+			case !ok && found:
+				seen = fmt.Sprintf("router %s still there", name)
+				return false, nil
+			case !ok:
+				continue
+			case !found:
+				seen = fmt.Sprintf("router %s: not found", name)
+				return false, nil
+			case rt.Rule != wanted.Rule:
+				seen = fmt.Sprintf("router %s rule %q", name, rt.Rule)
+				return false, nil
+			case rt.Status == "disabled":
+				return false, fmt.Errorf("traefik refused route %s: router %s %s: %s", r.App, name, rt.Status, strings.Join(rt.Error, "; "))
+			}
 		}
 		var svc serviceInfo
 		if found, err := t.getJSON(ctx, "services", r.App, &svc); err != nil || !found {

@@ -39,12 +39,20 @@ type Config struct {
 	Timeout time.Duration
 	// Logger receives nua's own messages about Traefik. nil discards them.
 	Logger *slog.Logger
+	// HTTPS, when set, serves the apps over HTTPS too, with certificates
+	// from ACME.
+	HTTPS *HTTPS
 }
 
 // Validate reports the first bad field of c.
 func (c Config) Validate() error {
 	if c.Dir == "" {
 		return errors.New("proxy config: Dir is empty")
+	}
+	if c.HTTPS != nil {
+		if err := c.HTTPS.Validate(); err != nil {
+			return err
+		}
 	}
 	if c.External {
 		return nil
@@ -64,6 +72,7 @@ type Traefik struct {
 	log    *slog.Logger
 	client *http.Client
 	locks  sync.Map // app name → *sync.Mutex, one write at a time per app
+	state  routeState
 
 	mu      sync.Mutex
 	apiAddr string
@@ -118,6 +127,13 @@ func (t *Traefik) Open(ctx context.Context) error {
 	if err := removeTemps(t.dynamicDir()); err != nil {
 		return err
 	}
+	if t.cfg.HTTPS != nil {
+		if err := t.prepareACME(); err != nil {
+			return err
+		}
+	} else if err := removeFile(t.retryFile()); err != nil {
+		return err
+	}
 	if t.cfg.External {
 		return nil
 	}
@@ -133,6 +149,10 @@ func (t *Traefik) Open(ctx context.Context) error {
 	t.mu.Unlock()
 	t.wg.Add(1)
 	go t.supervise(superCtx, p)
+	if t.cfg.HTTPS != nil {
+		t.wg.Add(1)
+		go t.watchCerts(superCtx, 500*time.Millisecond, t.cfg.HTTPS.retry())
+	}
 	t.log.Info("traefik started", "pid", p.pid(), "http", t.cfg.HTTPAddr, "api", apiAddr)
 	return nil
 }
@@ -191,7 +211,7 @@ func (t *Traefik) absPaths() error {
 }
 
 func (t *Traefik) writeStatic(apiAddr string) error {
-	data, err := staticYAML(t.cfg.HTTPAddr, apiAddr, t.dynamicDir())
+	data, err := staticYAMLFor(t.cfg.HTTPAddr, apiAddr, t.dynamicDir(), t.cfg.HTTPS, t.acmeFile())
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/nua-paas/nua"
 	"github.com/nua-paas/nua/procman"
-	"github.com/nua-paas/nua/proxy"
 	"github.com/nua-paas/nua/runtime/sandbox"
 )
 
@@ -34,7 +33,7 @@ func (r *Runtime) Launch(ctx context.Context, app nua.App, rel nua.Release, only
 			}
 		}
 		healthy := time.Since(start)
-		if err := r.route(ctx, app.Name, webs); err != nil {
+		if err := r.route(ctx, app, webs); err != nil {
 			r.stopInstances(ctx, app.Name, webs)
 			return err
 		}
@@ -222,16 +221,16 @@ func poll(ctx context.Context, interval time.Duration, cond func() (bool, error)
 }
 
 // route points the app's route at webs, or removes it when there are none.
-func (r *Runtime) route(ctx context.Context, app string, webs []instance) error {
+func (r *Runtime) route(ctx context.Context, app nua.App, webs []instance) error {
 	if len(webs) == 0 {
-		return r.cfg.Router.RemoveRoute(ctx, app)
+		return r.cfg.Router.RemoveRoute(ctx, app.Name)
 	}
-	route := proxy.Route{App: app, Hosts: []string{app + "." + r.cfg.Domain}}
+	route := routeOf(app, r.cfg.Domain)
 	for _, w := range webs {
 		route.Servers = append(route.Servers, "http://127.0.0.1:"+strconv.Itoa(w.proc.Spec().Port))
 	}
 	if err := r.cfg.Router.SetRoute(ctx, route); err != nil {
-		return fmt.Errorf("route %s: %w", app, err)
+		return fmt.Errorf("route %s: %w", app.Name, err)
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ func (r *Runtime) Scale(ctx context.Context, app nua.App, rel nua.Release, typ s
 		}
 		all := append(cur, added...)
 		if typ == "web" {
-			if err := r.route(ctx, app.Name, all); err != nil {
+			if err := r.route(ctx, app, all); err != nil {
 				r.stopInstances(ctx, app.Name, added)
 				return err
 			}
@@ -36,7 +36,7 @@ func (r *Runtime) Scale(ctx context.Context, app nua.App, rel nua.Release, typ s
 	case n < len(cur):
 		keep, drop := cur[:n], cur[n:]
 		if typ == "web" {
-			if err := r.route(ctx, app.Name, keep); err != nil {
+			if err := r.route(ctx, app, keep); err != nil {
 				return err
 			}
 		}

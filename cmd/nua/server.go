@@ -45,7 +45,7 @@ func serverCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "server",
 		Usage: "run the nua daemon: SSH server, builds, processes and Traefik",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "ssh-addr", Value: ":2222", Usage: "SSH listen address"},
 			&cli.StringFlag{Name: "http-addr", Value: ":80", Usage: "public HTTP address (Traefik's web entrypoint)"},
 			&cli.StringFlag{Name: "domain", Value: "localhost", Usage: "apps answer on APP.DOMAIN"},
@@ -67,7 +67,7 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "smtp-from", Usage: "the sender `ADDRESS` of email notifications"},
 			&cli.StringFlag{Name: "smtp-user", Usage: "the user nua logs in to the SMTP relay as (AUTH PLAIN, over TLS)"},
 			&cli.StringFlag{Name: "buildpacks-dir", Usage: "the only `DIR` builds may take buildpacks from by path or file:// URL (.buildpacks, BUILDPACK_URL, project.toml); default: none"},
-		},
+		}, httpsFlags()...),
 		Action: func(c *cli.Context) error {
 			cfg := serverConfig{
 				data: commands.DataDir(c), sshAddr: c.String("ssh-addr"),
@@ -78,6 +78,7 @@ func serverCommand() *cli.Command {
 				sandbox: c.String("sandbox"), buildpacksDir: c.String("buildpacks-dir"), maxPushSizeFlag: c.String("max-push-size"),
 				minFreeFlag:    c.String("min-free"),
 				sshIdleTimeout: c.Duration("ssh-idle-timeout"),
+				https:          httpsConfig(c),
 				metricsAddr:    c.String("metrics-addr"), dashboard: c.String("dashboard"), dashboardHost: c.String("dashboard-host"),
 				smtp: notify.SMTP{Addr: c.String("smtp-addr"), From: c.String("smtp-from"),
 					Username: c.String("smtp-user"), Password: os.Getenv("NUA_SMTP_PASSWORD")},
@@ -98,6 +99,7 @@ type serverConfig struct {
 	maxPushSize                                              int64
 	minFreeFlag                                              string
 	minFree                                                  int64
+	https                                                    *proxy.HTTPS // nil: HTTP only
 	smtp                                                     notify.SMTP
 	metricsAddr                                              string // "" = off
 	dashboard, dashboardHost                                 string
@@ -154,6 +156,11 @@ func (c *serverConfig) validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.httpAddr); err != nil {
 		return fmt.Errorf("--http-addr %q: %w", c.httpAddr, err)
+	}
+	if c.https != nil {
+		if err := c.https.Validate(); err != nil {
+			return fmt.Errorf("--https-addr and --acme-*: %w", err)
+		}
 	}
 	if !domainRE.MatchString(c.domain) {
 		return fmt.Errorf("--domain %q: give the domain apps answer under, e.g. apps.example.org", c.domain)
@@ -243,7 +250,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	}
 	px := proxy.New(proxy.Config{
 		Dir: filepath.Join(cfg.data, "traefik"), HTTPAddr: cfg.httpAddr, Binary: traefikBin,
-		External: cfg.proxy == "external", Logger: log.With("component", "proxy"),
+		External: cfg.proxy == "external", Logger: log.With("component", "proxy"), HTTPS: cfg.https,
 	})
 	if err := px.Open(ctx); err != nil {
 		return err
@@ -293,7 +300,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	}
 	defer stopServices()
 	p = nua.New(nua.Config{
-		DataDir: cfg.data, Domain: cfg.domain, HTTPPort: httpPort, Store: db,
+		DataDir: cfg.data, Domain: cfg.domain, HTTPPort: httpPort, HTTPSPort: httpsPort(cfg.https), Store: db,
 		Builder: rt, Runner: rt, Monitor: rt, Repos: repos{recv}, KeepSlugs: cfg.keepReleases, MinFree: cfg.minFree,
 		Notifier: &notify.Sender{SMTP: cfg.smtp, Server: cfg.domain},
 		Logger:   log.With("component", "nua"), Addons: services,
@@ -410,6 +417,11 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 				log.Info("daily prune", "dirs", len(dirs), "runtimes", len(rts), "bytes", freed, "err", err)
 			}
 		}
+	})
+	bg.Go(func() { // certificate changes, in the apps' logs
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		p.WatchCerts(ctx, t.C)
 	})
 	serve("admin socket", func() error { return adminsock.Serve(ctx, ln, admin) })
 	if metricsLn != nil {

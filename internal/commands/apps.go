@@ -84,6 +84,10 @@ func appCommands(o Options) []*cli.Command {
 				fmt.Fprintf(w, "Created:  %s\n", a.Created.Format("2006-01-02 15:04:05 MST"))
 				fmt.Fprintf(w, "Release:  v%d\n", a.Release)
 				fmt.Fprintf(w, "URL:      %s\n", p.URL(a.Name))
+				if certs, err := p.Certs(name); err == nil {
+					fmt.Fprintf(w, "Domains:  %s\n", strings.Join(p.Hosts(a), ", "))
+					fmt.Fprintf(w, "HTTPS:    %s\n", certSummary(certs))
+				}
 				if st, err := p.Ps(name); err == nil && len(st) > 0 {
 					var up, restarts int
 					var mem int64

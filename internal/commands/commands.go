@@ -144,6 +144,7 @@ func New(o Options) *cli.App {
 	for _, group := range [][]*cli.Command{
 		appCommands(o), configCommands(o), psCommands(o), cronCommands(o), resourceCommands(o), userCommands(o), keyCommands(o),
 		accessCommands(o), eventCommands(o), builderCommands(o), runtimeCommands(o), systemCommands(o), notificationCommands(o), dashboardCommands(o), tokenCommands(o), addonCommands(o), HookCommands(o), o.Extra,
+		domainCommands(o),
 		{versionCommand(o), doctorCommand(o)},
 	} {
 		app.Commands = append(app.Commands, group...)

@@ -30,6 +30,9 @@ func doctorCommand(o Options) *cli.Command {
 			}
 			doctorRuntimes(c.App.Writer, toolchains.RuntimesDir(data))
 			doctorAddons(c.Context, c.App.Writer, data)
+			if o.Platform != nil {
+				doctorDomains(c.Context, c.App.Writer, o.Platform)
+			}
 			return nil
 		},
 	}

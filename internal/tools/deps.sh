@@ -54,6 +54,11 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-cli >/dev/null || need+=(redis-tools)
 [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v mariadb >/dev/null || need+=(mariadb-client)
+# pebble is the ACME server the HTTPS tests get certificates from (it
+# ships pebble-challtestsrv, its DNS); openssl makes its listener's cert.
+command -v pebble >/dev/null || need+=(pebble)
+command -v pebble-challtestsrv >/dev/null || need+=(pebble)
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing: ${need[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive

@@ -75,6 +75,9 @@ func routes() *http.ServeMux {
 		}
 		fmt.Fprint(w, v)
 	})
+	mux.HandleFunc("GET /header/{name}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, r.Header.Get(r.PathValue("name")))
+	})
 	mux.HandleFunc("GET /alloc/{mib}", func(w http.ResponseWriter, r *http.Request) {
 		n, err := strconv.Atoi(r.PathValue("mib"))
 		if err != nil || n < 1 || n > 512 {
