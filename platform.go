@@ -85,15 +85,21 @@ func New(cfg Config) *Platform {
 
 // lockApp serialises changes to one app and returns the unlock function.
 func (p *Platform) lockApp(name string) func() {
+	l := p.appMutex(name)
+	l.Lock()
+	return l.Unlock
+}
+
+// appMutex is the app's lock.
+func (p *Platform) appMutex(name string) *sync.Mutex {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	l, ok := p.locks[name]
 	if !ok {
 		l = &sync.Mutex{}
 		p.locks[name] = l
 	}
-	p.mu.Unlock()
-	l.Lock()
-	return l.Unlock
+	return l
 }
 
 // lockedApp validates name, takes the app's lock and reads the app under

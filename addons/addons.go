@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -196,4 +197,60 @@ func RunSQL(ctx context.Context, argv []string, sql string) (string, error) {
 		return "", fmt.Errorf("%s: %v: %s", filepath.Base(argv[0]), err, LastLine(stderr.Bytes()))
 	}
 	return strings.TrimSpace(stdout.String()), nil
+}
+
+// Dumper is a Driver that can dump an addon's data and load a dump back,
+// for backups.
+type Dumper interface {
+	// Dump writes the addon's data to w.
+	Dump(ctx context.Context, a nua.Addon, w io.Writer) error
+	// Restore replaces the addon's data with the dump r gives.
+	Restore(ctx context.Context, a nua.Addon, r io.Reader) error
+}
+
+var _ nua.AddonDumper = (*Service)(nil)
+
+func (s *Service) dumper(kind string) (Dumper, error) {
+	d, err := s.driver(kind)
+	if err != nil {
+		return nil, err
+	}
+	dd, ok := d.(Dumper)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s addons cannot be backed up yet", nua.ErrInvalid, kind)
+	}
+	return dd, nil
+}
+
+// Dump implements nua.AddonDumper.
+func (s *Service) Dump(ctx context.Context, a nua.Addon, w io.Writer) error {
+	d, err := s.dumper(a.Kind)
+	if err != nil {
+		return err
+	}
+	return d.Dump(ctx, a, w)
+}
+
+// Restore implements nua.AddonDumper.
+func (s *Service) Restore(ctx context.Context, a nua.Addon, r io.Reader) error {
+	d, err := s.dumper(a.Kind)
+	if err != nil {
+		return err
+	}
+	return d.Restore(ctx, a, r)
+}
+
+// RunTool runs a server's client tool (argv) with env (its credentials)
+// and stdin and stdout as given; an error holds the tool's last line of
+// complaint.
+func RunTool(ctx context.Context, argv, env []string, stdin io.Reader, stdout io.Writer) error {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append([]string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"}, env...)
+	cmd.Stdin, cmd.Stdout = stdin, stdout
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %v: %s", filepath.Base(argv[0]), err, LastLine(stderr.Bytes()))
+	}
+	return nil
 }

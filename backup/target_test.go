@@ -4,19 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/nua-paas/nua/backup"
 	"github.com/nua-paas/nua/internal/testutil"
@@ -95,8 +89,8 @@ func TestLocalTarget(t *testing.T) {
 }
 
 func TestS3Target(t *testing.T) {
-	m := startMinIO(t)
-	tg, err := backup.NewS3(backup.S3Config{URL: "s3://backups/nua", Endpoint: m.endpoint, AccessKey: m.user, SecretKey: m.password})
+	m := testutil.StartMinIO(t)
+	tg, err := backup.NewS3(backup.S3Config{URL: "s3://backups/nua", Endpoint: m.Endpoint, AccessKey: m.User, SecretKey: m.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,100 +98,31 @@ func TestS3Target(t *testing.T) {
 	if err := tg.Check(ctx); err == nil || !strings.Contains(err.Error(), "no such bucket") {
 		t.Fatalf("Check of a missing bucket: %v", err)
 	}
-	if err := m.client.MakeBucket(ctx, "backups", minio.MakeBucketOptions{}); err != nil {
+	if err := m.Client.MakeBucket(ctx, "backups", minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tg.Check(ctx); err != nil {
 		t.Fatal(err)
 	}
 	testTarget(t, tg, func(key string) bool {
-		_, err := m.client.StatObject(ctx, "backups", "nua/"+key, minio.StatObjectOptions{})
+		_, err := m.Client.StatObject(ctx, "backups", "nua/"+key, minio.StatObjectOptions{})
 		return err == nil
 	})
 
-	wrong, _ := backup.NewS3(backup.S3Config{URL: "s3://backups", Endpoint: m.endpoint, AccessKey: m.user, SecretKey: "not-the-secret"})
+	wrong, _ := backup.NewS3(backup.S3Config{URL: "s3://backups", Endpoint: m.Endpoint, AccessKey: m.User, SecretKey: "not-the-secret"})
 	if _, err := wrong.Put(ctx, "shop/b3.nua", strings.NewReader("x")); err == nil {
 		t.Fatal("a store that refuses the credentials took the upload")
 	}
 	for _, c := range []backup.S3Config{
-		{URL: "s3://ab", Endpoint: m.endpoint, AccessKey: "a", SecretKey: "b"},
-		{URL: "s3://Backups", Endpoint: m.endpoint, AccessKey: "a", SecretKey: "b"},
-		{URL: "s3://backups/../x", Endpoint: m.endpoint, AccessKey: "a", SecretKey: "b"},
-		{URL: "http://backups", Endpoint: m.endpoint, AccessKey: "a", SecretKey: "b"},
+		{URL: "s3://ab", Endpoint: m.Endpoint, AccessKey: "a", SecretKey: "b"},
+		{URL: "s3://Backups", Endpoint: m.Endpoint, AccessKey: "a", SecretKey: "b"},
+		{URL: "s3://backups/../x", Endpoint: m.Endpoint, AccessKey: "a", SecretKey: "b"},
+		{URL: "http://backups", Endpoint: m.Endpoint, AccessKey: "a", SecretKey: "b"},
 		{URL: "s3://backups", Endpoint: "ftp://127.0.0.1:9000", AccessKey: "a", SecretKey: "b"},
-		{URL: "s3://backups", Endpoint: m.endpoint},
+		{URL: "s3://backups", Endpoint: m.Endpoint},
 	} {
 		if _, err := backup.NewS3(c); err == nil {
 			t.Errorf("NewS3(%+v) accepted", c)
 		}
 	}
-}
-
-// minIO is a MinIO server the test started.
-type minIO struct {
-	endpoint, user, password string
-	client                   *minio.Client
-}
-
-// startMinIO starts the MinIO server of $NUA_MINIO (make test builds it)
-// on loopback with a temp dir; it stops with the test.
-func startMinIO(t *testing.T) minIO {
-	t.Helper()
-	bin := os.Getenv("NUA_MINIO")
-	if bin == "" {
-		bin, _ = exec.LookPath("minio")
-	}
-	if bin == "" {
-		msg := "no MinIO server: set NUA_MINIO, or run `make test`, which builds it (internal/tools/minio.sh)"
-		if os.Getenv("NUA_E2E") == "require" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	m := minIO{user: "nua-test", password: "nua-test-secret"}
-	var cmd *exec.Cmd
-	for range 5 { // MinIO cannot report a port of its own choosing: take one just freed
-		port := testutil.FreePort(t)
-		m.endpoint = fmt.Sprintf("http://127.0.0.1:%d", port)
-		cmd = exec.Command(bin, "server", "--quiet", "--address", fmt.Sprintf("127.0.0.1:%d", port),
-			"--console-address", fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)), t.TempDir())
-		cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+m.user, "MINIO_ROOT_PASSWORD="+m.password, "MINIO_BROWSER=off")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if ready(m.endpoint+"/minio/health/ready", 30*time.Second) {
-			break
-		}
-		cmd.Process.Kill()
-		cmd.Wait()
-		cmd = nil
-	}
-	if cmd == nil {
-		t.Fatal("MinIO did not start")
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	host := strings.TrimPrefix(m.endpoint, "http://")
-	var err error
-	if m.client, err = minio.New(host, &minio.Options{Creds: credentials.NewStaticV4(m.user, m.password, "")}); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-// ready polls url until it answers 200 or within passes.
-func ready(url string, within time.Duration) bool {
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return true
-			}
-		} else if _, ok := err.(net.Error); !ok && !strings.Contains(err.Error(), "refused") {
-			return false
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return false
 }

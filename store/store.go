@@ -29,6 +29,10 @@
 //	    <user>               "owner" or "collaborator"
 //	addons/
 //	  <name>                 JSON nua.Addon (its URL holds the password)
+//	backups/
+//	  <app>/<id>             JSON nua.Backup: where its archive went, how it fared
+//	backuptargets/
+//	  <name>                 JSON nua.BackupTarget (its secret key included)
 //	events/
 //	  apps/
 //	    <app>/               an app's trail; kept when the app is destroyed
@@ -75,7 +79,7 @@ var (
 )
 
 // topBuckets are the buckets at the root of the file.
-var topBuckets = [][]byte{bucketMeta, bucketApps, bucketReleases, bucketUsers, bucketKeys, bucketFingerprints, bucketBuilders, bucketAccess, bucketEvents, bucketTokens, bucketNotifications, bucketAddons}
+var topBuckets = [][]byte{bucketMeta, bucketApps, bucketReleases, bucketUsers, bucketKeys, bucketFingerprints, bucketBuilders, bucketAccess, bucketEvents, bucketTokens, bucketNotifications, bucketAddons, bucketBackups, bucketBackupTargets}
 
 // DB is the bbolt-backed nua.Store.
 type DB struct {

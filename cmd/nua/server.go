@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/nua-paas/nua"
+	"github.com/nua-paas/nua/backup"
 	"github.com/nua-paas/nua/buildpacks"
 	"github.com/nua-paas/nua/internal/adminsock"
 	"github.com/nua-paas/nua/internal/bytesize"
@@ -310,6 +311,8 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		return err
 	}
 
+	bk := backup.New(backup.Config{Platform: p, Logger: log.With("component", "backup")})
+
 	var dash *web.Server
 	var dashLn net.Listener
 	if cfg.dashboard == "on" {
@@ -334,7 +337,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	}
 	defer ln.Close()
 	admin := func(ctx context.Context, req adminsock.Request, in io.Reader, out, errw io.Writer) int {
-		o := commands.Options{Door: commands.Socket, Platform: p, Who: socketIdentity(req), Stdin: in, Stdout: out, Stderr: errw, MaxScale: cfg.maxScale, Dashboard: dashboard(dash)}
+		o := commands.Options{Door: commands.Socket, Platform: p, Who: socketIdentity(req), Stdin: in, Stdout: out, Stderr: errw, MaxScale: cfg.maxScale, Dashboard: dashboard(dash), Backups: bk}
 		return commands.Run(ctx, o, req.Args)
 	}
 
@@ -347,7 +350,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 			if !ok {
 				return commands.ExitError
 			}
-			o := commands.Options{Door: commands.SSH, Platform: p, Who: who, Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr, MaxScale: cfg.maxScale, Dashboard: dashboard(dash)}
+			o := commands.Options{Door: commands.SSH, Platform: p, Who: who, Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr, MaxScale: cfg.maxScale, Dashboard: dashboard(dash), Backups: bk}
 			if s.TTY != nil {
 				o.TTY = &nua.TTY{Term: s.TTY.Term, Width: s.TTY.Width, Height: s.TTY.Height, Resize: s.TTY.Resize}
 				if len(s.Args) == 0 || !commands.Interactive(s.Args[0]) { // a terminal in raw mode wants CRLF

@@ -100,6 +100,9 @@ func appCommands(o Options) []*cli.Command {
 					}
 					fmt.Fprintf(w, "Processes: %d up of %d, %s memory, %s CPU time, %d restarts\n", up, len(st), memory(mem), cpu.Round(10*time.Millisecond), restarts)
 				}
+				if b, ok := p.LastBackup(name); ok {
+					fmt.Fprintf(w, "Backups:  %s\n", lastBackup(b, time.Now()))
+				}
 				return nil
 			}),
 		},

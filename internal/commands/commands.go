@@ -42,6 +42,9 @@ type Options struct {
 	Forward func(c *cli.Context, args []string) (int, error)
 	// Dashboard makes the dashboard's login links; nil when it is off.
 	Dashboard Dashboard
+	// Backups captures and restores apps' backups; nil when the door
+	// has none.
+	Backups Backups
 	// TTY is the terminal an SSH client asked for, for `run`.
 	TTY *nua.TTY
 	// MaxScale caps ps:scale per process type; 0 means nua.DefaultMaxScale.
@@ -143,7 +146,7 @@ func New(o Options) *cli.App {
 	}
 	for _, group := range [][]*cli.Command{
 		appCommands(o), configCommands(o), psCommands(o), cronCommands(o), resourceCommands(o), userCommands(o), keyCommands(o),
-		accessCommands(o), eventCommands(o), builderCommands(o), runtimeCommands(o), systemCommands(o), notificationCommands(o), dashboardCommands(o), tokenCommands(o), addonCommands(o), HookCommands(o), o.Extra,
+		accessCommands(o), eventCommands(o), builderCommands(o), runtimeCommands(o), systemCommands(o), notificationCommands(o), dashboardCommands(o), tokenCommands(o), addonCommands(o), backupCommands(o), HookCommands(o), o.Extra,
 		domainCommands(o),
 		{versionCommand(o), doctorCommand(o)},
 	} {

@@ -114,6 +114,11 @@ var rules = map[string]Rule{
 	"certs:add":        {Who: Member, Change: true},
 	"certs:remove":     {Who: Member, Change: true},
 	"git-upload-pack":  {Who: Member},
+	"backups":          {Who: Member},
+	"backups:capture":  {Who: Member, Change: true},
+	"backups:restore":  {Who: Member, Change: true},
+	"backups:download": {Who: Member, Change: true},
+	"backups:delete":   {Who: Member, Change: true},
 	// A refused push is recorded here; the others by their hook.
 	"git-receive-pack": {Who: MemberOrNew, Change: true, Event: "push"},
 
@@ -135,20 +140,23 @@ var rules = map[string]Rule{
 	"keys:remove": {Who: Self, Change: true},
 
 	// Admins: users and server-wide settings.
-	"users":                {Who: Admin},
-	"users:add":            {Who: Admin, Change: true, Detail: userAdded},
-	"users:remove":         {Who: Admin, Change: true},
-	"builders":             {Who: Admin},
-	"runtimes":             {Who: Admin},
-	"runtimes:prune":       {Who: Admin, Change: true},
-	"system:df":            {Who: Admin},
-	"system:prune":         {Who: Admin, Change: true},
-	"builders:trust":       {Who: Admin, Change: true},
-	"builders:untrust":     {Who: Admin, Change: true},
-	"notifications":        {Who: Admin},
-	"notifications:add":    {Who: Admin, Change: true},
-	"notifications:remove": {Who: Admin, Change: true},
-	"notifications:test":   {Who: Admin},
+	"users":                  {Who: Admin},
+	"users:add":              {Who: Admin, Change: true, Detail: userAdded},
+	"users:remove":           {Who: Admin, Change: true},
+	"builders":               {Who: Admin},
+	"runtimes":               {Who: Admin},
+	"runtimes:prune":         {Who: Admin, Change: true},
+	"system:df":              {Who: Admin},
+	"system:prune":           {Who: Admin, Change: true},
+	"builders:trust":         {Who: Admin, Change: true},
+	"builders:untrust":       {Who: Admin, Change: true},
+	"notifications":          {Who: Admin},
+	"notifications:add":      {Who: Admin, Change: true},
+	"notifications:remove":   {Who: Admin, Change: true},
+	"notifications:test":     {Who: Admin},
+	"backups:targets":        {Who: Admin},
+	"backups:targets:add":    {Who: Admin, Change: true, Detail: targetAdded},
+	"backups:targets:remove": {Who: Admin, Change: true},
 
 	// The machine of the nua binary.
 	"server":         {Who: LocalOnly},
@@ -226,4 +234,9 @@ func Unruled(cmds []*cli.Command) []string {
 		missing = append(missing, Unruled(cmd.Subcommands)...)
 	}
 	return missing
+}
+
+// targetAdded names the target and its bucket, never its keys.
+func targetAdded(c *cli.Context) string {
+	return excerpt.Within(c.Args().Get(0)+" "+c.Args().Get(1), 200)
 }

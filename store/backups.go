@@ -1,0 +1,70 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/nua-paas/nua"
+)
+
+var (
+	bucketBackups       = []byte("backups")
+	bucketBackupTargets = []byte("backuptargets")
+)
+
+var _ nua.BackupStore = (*DB)(nil)
+
+// Backups implements nua.BackupStore: the keys are APP/ID, and IDs sort
+// as the times they name.
+func (db *DB) Backups(app string) ([]nua.Backup, error) {
+	var out []nua.Backup
+	prefix := []byte(app + "/")
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketBackups).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var b nua.Backup
+			if err := json.Unmarshal(v, &b); err != nil {
+				return err
+			}
+			out = append(out, b)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PutBackup implements nua.BackupStore.
+func (db *DB) PutBackup(b nua.Backup) error {
+	v, err := json.Marshal(b)
+	if err != nil {
+		return err
+	}
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketBackups).Put([]byte(b.App+"/"+b.ID), v)
+	})
+}
+
+// DeleteBackup implements nua.BackupStore.
+func (db *DB) DeleteBackup(app, id string) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketBackups).Delete([]byte(app + "/" + id))
+	})
+}
+
+// BackupTargets implements nua.BackupStore.
+func (db *DB) BackupTargets() ([]nua.BackupTarget, error) {
+	return list[nua.BackupTarget](db, bucketBackupTargets)
+}
+
+// AddBackupTarget implements nua.BackupStore.
+func (db *DB) AddBackupTarget(t nua.BackupTarget) error {
+	return insert(db, bucketBackupTargets, t.Name, t, func() error { return fmt.Errorf("backup target %s: %w", t.Name, nua.ErrExists) })
+}
+
+// RemoveBackupTarget implements nua.BackupStore.
+func (db *DB) RemoveBackupTarget(name string) error {
+	return remove(db, bucketBackupTargets, name, func() error { return fmt.Errorf("backup target %s: %w", name, nua.ErrNotFound) })
+}
