@@ -1,0 +1,172 @@
+package main_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/nua-paas/nua/internal/testutil"
+)
+
+var backupIDRE = regexp.MustCompile(`\b[0-9]{8}T[0-9]{6}Z(-[0-9]+)?\b`)
+
+// TestE2EBackups backs the PostgreSQL sample app up for real: rows
+// written through HTTP and a file in its data dir go to the local dir and
+// a MinIO bucket at once; destroyed, they come back from either; a bad
+// archive or a bucket that refuses the keys fail loudly and change
+// nothing.
+func TestE2EBackups(t *testing.T) {
+	t.Parallel()
+	m := testutil.StartMinIO(t)
+	ctx := context.Background()
+	if err := m.Client.MakeBucket(ctx, "nua-backups", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s := testutil.StartServer(t)
+	t.Cleanup(func() { s.Stop(); reapServices(t, s.Data) })
+
+	mustSSH(t, s, "apps:create", "pgapp")
+	mustSSH(t, s, "addons:create", "pgapp", "postgres", "--name", "pg-kept")
+	mustPush(t, s, testutil.NewRepo(t, "pgapp"), "pgapp")
+	for _, v := range []string{"alpha", "beta"} {
+		if status, body := s.Post("pgapp", "/items?v="+v); status != 200 {
+			t.Fatalf("POST /items = %d %q", status, body)
+		}
+	}
+	mustSSH(t, s, "run", "pgapp", "sh", "-c", `'echo kept-file > "$NUA_DATA_DIR/note.txt"'`)
+
+	secret := strings.NewReader(m.Password + "\n")
+	mustSSHIn(t, s, secret, "backups:targets:add", "minio", "s3://nua-backups/e2e", "--endpoint", m.Endpoint, "--access-key", m.User)
+	if out := mustSSH(t, s, "backups:targets"); !strings.Contains(out, "s3://nua-backups/e2e") || strings.Contains(out, m.Password) {
+		t.Fatalf("backups:targets must list the bucket, never the secret:\n%s", out)
+	}
+
+	out := mustSSH(t, s, "backups:capture", "pgapp")
+	if !strings.Contains(out, "local: ok") || !strings.Contains(out, "minio: ok") {
+		t.Fatalf("backups:capture:\n%s", out)
+	}
+	id := backupIDRE.FindString(out)
+	local := filepath.Join(s.Data, "backups", "pgapp", id+".nua")
+	fi, err := os.Stat(local)
+	if err != nil {
+		t.Fatalf("the local copy: %v", err)
+	}
+	if _, err := m.Client.StatObject(ctx, "nua-backups", "e2e/pgapp/"+id+".nua", minio.StatObjectOptions{}); err != nil {
+		t.Fatalf("the MinIO copy: %v", err)
+	}
+	if out := mustSSH(t, s, "backups", "pgapp"); !strings.Contains(out, id) || !strings.Contains(out, "local,minio") || strings.Contains(out, "FAILED") {
+		t.Fatalf("backups pgapp:\n%s", out)
+	}
+	if out := mustSSH(t, s, "apps:info", "pgapp"); !strings.Contains(out, "last backup ok") {
+		t.Fatalf("apps:info lacks the last backup:\n%s", out)
+	}
+	if out, code := s.CLI(nil, "backups:download", "pgapp", id); code != 0 || int64(len(out)) != fi.Size() {
+		t.Fatalf("backups:download: exit %d, %d bytes, want %d", code, len(out), fi.Size())
+	}
+
+	destroy := func(t *testing.T) {
+		t.Helper()
+		mustSSHIn(t, s, strings.NewReader("DELETE FROM items;\n"), "pg:psql", "pgapp")
+		mustSSH(t, s, "run", "pgapp", "sh", "-c", `'rm "$NUA_DATA_DIR/note.txt"'`)
+		wantBody(t, s, "pgapp", "/items", "")
+	}
+	restored := func(t *testing.T) {
+		t.Helper()
+		wantBody(t, s, "pgapp", "/items", "alpha\nbeta")
+		if out := mustSSH(t, s, "run", "pgapp", "sh", "-c", `'cat "$NUA_DATA_DIR/note.txt"'`); !strings.Contains(out, "kept-file") {
+			t.Fatalf("the data dir's file did not come back:\n%s", out)
+		}
+	}
+
+	t.Run("restore from the local copy", func(t *testing.T) {
+		destroy(t)
+		out := mustSSH(t, s, "backups:restore", "pgapp", id)
+		if !strings.Contains(out, "Restored pgapp from backup "+id) {
+			t.Fatalf("backups:restore:\n%s", out)
+		}
+		restored(t)
+	})
+
+	t.Run("restore from MinIO", func(t *testing.T) {
+		destroy(t)
+		if err := os.Rename(local, local+".away"); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Rename(local+".away", local)
+		mustSSH(t, s, "backups:restore", "pgapp", id)
+		restored(t)
+	})
+
+	t.Run("bad input changes nothing", func(t *testing.T) {
+		b, err := os.ReadFile(local)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.WriteFile(local, b, 0o600)
+		bad := append([]byte(nil), b...)
+		bad[len(bad)/2] ^= 0xff
+		if err := os.WriteFile(local, bad, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		mustSSH(t, s, "run", "pgapp", "sh", "-c", `'echo changed > "$NUA_DATA_DIR/note.txt"'`)
+		for _, tt := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"backups:restore", "pgapp", id}, "corrupt"},
+			{[]string{"backups:restore", "pgapp", "20990101T000000Z"}, "not found"},
+			{[]string{"backups:restore", "pgapp", "../../x"}, "backup id"},
+			{[]string{"backups:targets:add", "x", "http://bucket", "--endpoint", m.Endpoint, "--access-key", "k"}, "s3://BUCKET"},
+			{[]string{"backups:targets:add", "Bad_Name", "s3://nua-backups", "--endpoint", m.Endpoint, "--access-key", "k"}, "target name"},
+			{[]string{"backups:targets:add", "nobucket", "s3://no-such-bucket", "--endpoint", m.Endpoint, "--access-key", m.User}, "no such bucket"},
+		} {
+			out, code := s.SSH(strings.NewReader(m.Password+"\n"), tt.args...)
+			if code == 0 || !strings.Contains(out, tt.want) {
+				t.Errorf("%v: exit %d, want a refusal saying %q:\n%s", tt.args, code, tt.want, out)
+			}
+		}
+		wantBody(t, s, "pgapp", "/items", "alpha\nbeta")
+		if out := mustSSH(t, s, "run", "pgapp", "sh", "-c", `'cat "$NUA_DATA_DIR/note.txt"'`); !strings.Contains(out, "changed") {
+			t.Fatalf("a refused restore changed the data dir:\n%s", out)
+		}
+	})
+
+	t.Run("a failing target fails the backup loudly", func(t *testing.T) {
+		mustSSHIn(t, s, strings.NewReader("not-the-secret\n"), "backups:targets:add", "wrongkey", "s3://nua-backups/wrong",
+			"--endpoint", m.Endpoint, "--access-key", m.User, "--no-check")
+		out, code := s.SSH(nil, "backups:capture", "pgapp")
+		if code == 0 || !strings.Contains(out, "wrongkey: FAILED") || !strings.Contains(out, "local: ok") {
+			t.Fatalf("backups:capture to a bucket that refuses the keys: exit %d\n%s", code, out)
+		}
+		failed := backupIDRE.FindString(out)
+		if _, err := os.Stat(filepath.Join(s.Data, "backups", "pgapp", failed+".nua")); err != nil {
+			t.Errorf("the local copy of the failed backup: %v", err)
+		}
+		if out := mustSSH(t, s, "backups", "pgapp"); !strings.Contains(out, failed) || !strings.Contains(out, "FAILED") {
+			t.Errorf("backups pgapp does not show the failure:\n%s", out)
+		}
+		if out := mustSSH(t, s, "apps:info", "pgapp"); !strings.Contains(out, "last backup FAILED") || !strings.Contains(out, "wrongkey") {
+			t.Errorf("apps:info does not show the failure:\n%s", out)
+		}
+		mustSSH(t, s, "backups:targets:remove", "wrongkey")
+		mustSSH(t, s, "backups:delete", "pgapp", failed)
+		if _, err := os.Stat(filepath.Join(s.Data, "backups", "pgapp", failed+".nua")); err == nil {
+			t.Errorf("backups:delete left the local copy")
+		}
+	})
+}
+
+// mustSSHIn is mustSSH with stdin.
+func mustSSHIn(t *testing.T, s *testutil.Server, stdin *strings.Reader, args ...string) string {
+	t.Helper()
+	out, code := s.SSH(stdin, args...)
+	if code != 0 {
+		t.Fatalf("%s: exit %d\n%s", strings.Join(args, " "), code, out)
+	}
+	return strings.TrimSpace(out)
+}
