@@ -1,9 +1,11 @@
 package addons
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -141,12 +143,17 @@ func (h Host) chown(path string) error {
 
 // WriteFile writes a file only the servers' user reads (0600), atomically.
 func (h Host) WriteFile(path string, data []byte) error {
+	return h.WriteFrom(path, bytes.NewReader(data))
+}
+
+// WriteFrom is WriteFile of what r gives.
+func (h Host) WriteFrom(path string, r io.Reader) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
+	_, err = io.Copy(f, r)
 	if err == nil {
 		err = f.Sync()
 	}

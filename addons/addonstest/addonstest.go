@@ -107,6 +107,9 @@ func Suite(t *testing.T, d addons.Driver, k Kind) {
 	if info, err := d.Info(ctx, a); err != nil || len(info) == 0 {
 		t.Fatalf("Info = %v, %v", info, err)
 	}
+	if dd, ok := d.(addons.Dumper); ok {
+		dumpRestore(t, d, dd, k, a, b)
+	}
 	for _, x := range made {
 		if err := d.Deprovision(ctx, x.Name); err != nil {
 			t.Fatalf("Deprovision(%s): %v", x.Name, err)
@@ -135,4 +138,31 @@ func withUser(t *testing.T, target, other string) string {
 	}
 	tu.User = ou.User
 	return tu.String()
+}
+
+// dumpRestore dumps a and restores it into b, a fresh addon, which then
+// reads a's data; a dump that is not one is refused and leaves b as it
+// was.
+func dumpRestore(t *testing.T, d addons.Driver, dd addons.Dumper, k Kind, a, b nua.Addon) {
+	t.Helper()
+	ctx := t.Context()
+	var dump bytes.Buffer
+	if err := dd.Dump(ctx, a, &dump); err != nil {
+		t.Fatalf("Dump(%s): %v", a.Name, err)
+	}
+	if dump.Len() == 0 {
+		t.Fatalf("Dump(%s) wrote nothing", a.Name)
+	}
+	if err := dd.Restore(ctx, b, bytes.NewReader(dump.Bytes())); err != nil {
+		t.Fatalf("Restore into %s: %v", b.Name, err)
+	}
+	if out, _ := Client(t, d, b, k.Read...); !strings.Contains(out, k.Want) {
+		t.Fatalf("read through %s after the restore = %q, want %q", b.Name, out, k.Want)
+	}
+	if err := dd.Restore(ctx, b, strings.NewReader("not a dump at all\n")); err == nil {
+		t.Fatalf("Restore of garbage into %s succeeded", b.Name)
+	}
+	if out, _ := Client(t, d, b, k.Read...); !strings.Contains(out, k.Want) {
+		t.Fatalf("read through %s after a refused restore = %q, want %q", b.Name, out, k.Want)
+	}
 }
