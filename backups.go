@@ -248,3 +248,17 @@ func (p *Platform) RestoreApp(ctx context.Context, name string, r Restoring, by 
 		return cur, nil
 	}, by, o)
 }
+
+// DeployCommit deploys commit, already in the app's repository, as if it
+// had been pushed to branch: a restore into a new app rebuilds the
+// backed-up commit so.
+func (p *Platform) DeployCommit(ctx context.Context, name, branch, commit, by string, out io.Writer) error {
+	err := p.Deploy(ctx, DeployRequest{
+		App: name, Commit: commit, By: by,
+		Source: func(dir string) error { return p.cfg.Repos.Export(ctx, name, commit, Quarantine{}, dir) },
+	}, out)
+	if err != nil {
+		return err
+	}
+	return p.setBranch(name, branch)
+}

@@ -74,6 +74,8 @@ type AddonMeta struct {
 	Name  string `json:"name"`
 	Kind  string `json:"kind"`
 	Entry string `json:"entry"`
+	// As is its attachment to the app: DATABASE for DATABASE_URL.
+	As string `json:"as,omitempty"`
 }
 
 // ErrBusy marks an app with a capture or restore under way.
@@ -312,7 +314,8 @@ func (s *Service) write(ctx context.Context, app nua.App, b nua.Backup, w io.Wri
 		}
 	}
 	for _, a := range own {
-		meta.Addons = append(meta.Addons, AddonMeta{Name: a.Name, Kind: a.Kind, Entry: AddonsDir + a.Name + ".dump"})
+		at, _ := a.AttachedTo(app.Name)
+		meta.Addons = append(meta.Addons, AddonMeta{Name: a.Name, Kind: a.Kind, Entry: AddonsDir + a.Name + ".dump", As: at.As})
 	}
 	mb, err := json.Marshal(meta)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -102,6 +103,27 @@ func TestE2EBackups(t *testing.T) {
 		restored(t)
 	})
 
+	t.Run("restore into a new app", func(t *testing.T) {
+		out := mustSSH(t, s, "backups:restore", "pgapp", id, "--to", "pgcopy")
+		if !strings.Contains(out, "Restored backup "+id+" of pgapp as pgcopy") {
+			t.Fatalf("backups:restore --to:\n%s", out)
+		}
+		wantBody(t, s, "pgcopy", "/items", "alpha\nbeta")
+		if out := mustSSH(t, s, "run", "pgcopy", "sh", "-c", `'cat "$NUA_DATA_DIR/note.txt"'`); !strings.Contains(out, "kept-file") {
+			t.Fatalf("the new app lacks the data dir's file:\n%s", out)
+		}
+		if out := mustSSH(t, s, "addons", "pgcopy"); !strings.Contains(out, "postgres") || strings.Contains(out, "pg-kept") {
+			t.Fatalf("the new app must have an addon of its own:\n%s", out)
+		}
+		if status, _ := s.Post("pgcopy", "/items?v=copy-only"); status != 200 {
+			t.Fatalf("POST to the copy = %d", status)
+		}
+		wantBody(t, s, "pgapp", "/items", "alpha\nbeta") // the source is untouched
+		if out, code := s.SSH(nil, "backups:restore", "pgapp", id, "--to", "pgcopy"); code == 0 || !strings.Contains(out, "exists") {
+			t.Fatalf("a restore into an existing app: exit %d\n%s", code, out)
+		}
+	})
+
 	t.Run("bad input changes nothing", func(t *testing.T) {
 		b, err := os.ReadFile(local)
 		if err != nil {
@@ -153,6 +175,10 @@ func TestE2EBackups(t *testing.T) {
 		if out := mustSSH(t, s, "apps:info", "pgapp"); !strings.Contains(out, "last backup FAILED") || !strings.Contains(out, "wrongkey") {
 			t.Errorf("apps:info does not show the failure:\n%s", out)
 		}
+		testutil.Eventually(t, 10*time.Second, "the failure in the app's logs", func() (bool, string) {
+			out, _ := s.SSH(nil, "logs", "pgapp")
+			return strings.Contains(out, "backup "+failed+" FAILED"), out
+		})
 		mustSSH(t, s, "backups:targets:remove", "wrongkey")
 		mustSSH(t, s, "backups:delete", "pgapp", failed)
 		if _, err := os.Stat(filepath.Join(s.Data, "backups", "pgapp", failed+".nua")); err == nil {

@@ -23,6 +23,8 @@ type Backups interface {
 	Backups(app string) ([]nua.Backup, error)
 	// Restore brings backup id back into the app, in place.
 	Restore(ctx context.Context, app, id, by string, out io.Writer) error
+	// RestoreTo brings the app's backup id back as a new app, to.
+	RestoreTo(ctx context.Context, app, id, to, by string, out io.Writer) error
 	// Download writes the backup's encrypted archive to w.
 	Download(ctx context.Context, app, id string, w io.Writer) error
 	// Delete removes the backup from its targets and the list.
@@ -97,13 +99,21 @@ func backupCommands(o Options) []*cli.Command {
 			}),
 		},
 		{
-			Name: "backups:restore", Usage: "bring the app's data dir, addons and config back from a backup", ArgsUsage: "APP ID",
+			Name: "backups:restore", Usage: "bring the app's data dir, addons and config back from a backup, in place or as a new app", ArgsUsage: "APP ID [--to NEWAPP]",
+			Flags: []cli.Flag{&cli.StringFlag{Name: "to", Usage: "restore into NEWAPP, made for it with new addons, its commit rebuilt"}},
 			Action: backups(o, func(c *cli.Context, b Backups) error {
 				name, err := appArgs(c, 2, 2)
 				if err != nil {
 					return err
 				}
 				id := c.Args().Get(1)
+				if to := c.String("to"); to != "" {
+					if err := b.RestoreTo(c.Context, name, id, to, caller(c, o).User, c.App.Writer); err != nil {
+						return err
+					}
+					fmt.Fprintf(c.App.Writer, "-----> Restored backup %s of %s as %s\n", id, name, to)
+					return nil
+				}
 				if err := b.Restore(c.Context, name, id, caller(c, o).User, c.App.Writer); err != nil {
 					return err
 				}
