@@ -78,6 +78,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzRun$$' -fuzztime 2000x ./internal/commands/
 	$(GO) test -run XXX -fuzz '^FuzzAddonArgs$$' -fuzztime 500x ./internal/commands/
 	$(GO) test -run XXX -fuzz '^FuzzDomainsAdd$$' -fuzztime 2000x ./internal/commands/
+	$(GO) test -run XXX -fuzz '^FuzzBackupTargetsAdd$$' -fuzztime 1000x ./internal/commands/
 	$(GO) test -run XXX -fuzz '^FuzzParseFormation$$' -fuzztime 2000x ./internal/dev/
 	$(GO) test -run XXX -fuzz '^FuzzParseEnv$$' -fuzztime 2000x ./internal/dev/
 	$(GO) test -run XXX -fuzz '^FuzzParsePackage$$' -fuzztime 2000x ./toolchains/node/
