@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/nua-paas/nua/internal/buildout"
 )
 
@@ -109,6 +111,12 @@ type BackupStore interface {
 	AddBackupTarget(BackupTarget) error
 	// RemoveBackupTarget removes a target, or an error wrapping ErrNotFound.
 	RemoveBackupTarget(name string) error
+	// BackupSchedules returns every app's schedule, sorted by app.
+	BackupSchedules() ([]BackupSchedule, error)
+	// PutBackupSchedule creates or replaces the app's schedule.
+	PutBackupSchedule(BackupSchedule) error
+	// DeleteBackupSchedule removes the app's schedule; one gone is no error.
+	DeleteBackupSchedule(app string) error
 }
 
 // AddonDumper writes an addon's data as a dump and loads one back. An
@@ -262,3 +270,73 @@ func (p *Platform) DeployCommit(ctx context.Context, name, branch, commit, by st
 	}
 	return p.setBranch(name, branch)
 }
+
+// BackupSchedule makes the daemon back an app up on its own.
+type BackupSchedule struct {
+	App string `json:"app"`
+	// Cron is five cron fields or a descriptor (@daily, @every 6h), in
+	// the server's time zone.
+	Cron string `json:"cron"`
+	// KeepDaily and KeepWeekly say how many days and weeks keep their
+	// newest backup when older ones are pruned; 0 and 0 prune nothing.
+	KeepDaily  int `json:"keep_daily,omitempty"`
+	KeepWeekly int `json:"keep_weekly,omitempty"`
+	// Verify is how often a restore drill proves the newest backup:
+	// "", "daily" or "weekly".
+	Verify string    `json:"verify,omitempty"`
+	Set    time.Time `json:"set"`
+	By     string    `json:"by,omitempty"`
+}
+
+// Restore drill intervals of a BackupSchedule.
+var VerifyEvery = map[string]time.Duration{"daily": 24 * time.Hour, "weekly": 7 * 24 * time.Hour}
+
+// Validate checks the schedule's fields.
+func (s BackupSchedule) Validate() error {
+	if err := ValidateAppName(s.App); err != nil {
+		return err
+	}
+	if _, err := ParseSchedule(s.Cron); err != nil {
+		return err
+	}
+	if s.KeepDaily < 0 || s.KeepWeekly < 0 || s.KeepDaily > 3660 || s.KeepWeekly > 520 {
+		return fmt.Errorf("%w: --keep-daily and --keep-weekly count days and weeks: 0 to 3660 and 0 to 520", ErrInvalid)
+	}
+	if _, ok := VerifyEvery[s.Verify]; !ok && s.Verify != "" {
+		return fmt.Errorf("%w: --verify %q: use daily or weekly", ErrInvalid, clip(s.Verify))
+	}
+	return nil
+}
+
+// ParseSchedule reads a cron schedule as app.json's cron jobs have them.
+func ParseSchedule(spec string) (cron.Schedule, error) {
+	s, err := cronParser.Parse(spec)
+	if err != nil {
+		return nil, fmt.Errorf("%w: schedule %q: %v (want five fields, e.g. \"0 3 * * *\", or @daily, @every 6h)", ErrInvalid, clip(spec), err)
+	}
+	return s, nil
+}
+
+// RecordDrill keeps the result of a restore drill of b (b.Verified and
+// b.VerifyError); a failed drill is told and logged like a failed backup.
+func (p *Platform) RecordDrill(b Backup) error {
+	bs, err := p.BackupStore()
+	if err != nil {
+		return err
+	}
+	if err := bs.PutBackup(b); err != nil {
+		return err
+	}
+	if b.VerifyError != "" {
+		msg := fmt.Sprintf("restore drill of backup %s FAILED: %s", b.ID, b.VerifyError)
+		p.cfg.Monitor.Event(b.App, "backup", msg)
+		p.notify(Notice{Event: EventBackup, App: b.App, Text: b.App + ": " + msg})
+		p.log.Warn("restore drill failed", "app", b.App, "id", b.ID, "err", b.VerifyError)
+		return nil
+	}
+	p.cfg.Monitor.Event(b.App, "backup", fmt.Sprintf("restore drill of backup %s passed", b.ID))
+	return nil
+}
+
+// BackupEvent writes a line about the app's backups in its logs.
+func (p *Platform) BackupEvent(app, msg string) { p.cfg.Monitor.Event(app, "backup", msg) }

@@ -152,17 +152,22 @@ func (w *Writer) AddDir(prefix, dir string) error {
 		if err != nil {
 			return err
 		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		fi, err := f.Stat()
-		if err != nil {
-			return err
-		}
-		return w.Add(prefix+filepath.ToSlash(rel), fi.Size(), f)
+		return w.AddFile(prefix+filepath.ToSlash(rel), p)
 	})
+}
+
+// AddFile adds the file at path as entry name.
+func (w *Writer) AddFile(name, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	return w.Add(name, fi.Size(), f)
 }
 
 // Close writes the manifest and ends the archive; the underlying writer

@@ -15,8 +15,9 @@ import (
 )
 
 // Backups lists the app's backups, oldest first.
+// Those of a destroyed app stay, to restore with --to.
 func (s *Service) Backups(name string) ([]nua.Backup, error) {
-	if _, err := s.p.App(name); err != nil {
+	if err := nua.ValidateAppName(name); err != nil {
 		return nil, err
 	}
 	bs, err := s.p.BackupStore()

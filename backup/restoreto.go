@@ -19,7 +19,13 @@ import (
 // the data dir and config, and the backed-up commit rebuilt from the
 // archive's repository and deployed. On any error the new app is
 // destroyed again.
-func (s *Service) RestoreTo(ctx context.Context, name, id, to, by string, out io.Writer) (err error) {
+func (s *Service) RestoreTo(ctx context.Context, name, id, to, by string, out io.Writer) error {
+	return s.restoreTo(ctx, name, id, to, by, by, out)
+}
+
+// restoreTo is RestoreTo with the new app owned by owner ("": admins
+// only).
+func (s *Service) restoreTo(ctx context.Context, name, id, to, owner, by string, out io.Writer) (err error) {
 	b, err := s.Backup(name, id)
 	if err != nil {
 		return err
@@ -50,7 +56,7 @@ func (s *Service) RestoreTo(ctx context.Context, name, id, to, by string, out io
 			return err
 		}
 	}
-	if _, err := s.p.CreateApp(to, by); err != nil {
+	if _, err := s.p.CreateApp(to, owner); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "-----> Created %s\n", to)

@@ -365,20 +365,7 @@ func (s *Service) addBundle(ctx context.Context, aw *Writer, app, tmp string) er
 	if err != nil {
 		return fmt.Errorf("git bundle: %v: %s", err, strings.TrimSpace(string(out)))
 	}
-	return addFile(aw, BundleName, f.Name())
-}
-
-func addFile(aw *Writer, name, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	return aw.Add(name, fi.Size(), f)
+	return aw.AddFile(BundleName, f.Name())
 }
 
 // addDump dumps the addon through a temp file in tmp.

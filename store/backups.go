@@ -11,8 +11,9 @@ import (
 )
 
 var (
-	bucketBackups       = []byte("backups")
-	bucketBackupTargets = []byte("backuptargets")
+	bucketBackups         = []byte("backups")
+	bucketBackupTargets   = []byte("backuptargets")
+	bucketBackupSchedules = []byte("backupschedules")
 )
 
 var _ nua.BackupStore = (*DB)(nil)
@@ -67,4 +68,27 @@ func (db *DB) AddBackupTarget(t nua.BackupTarget) error {
 // RemoveBackupTarget implements nua.BackupStore.
 func (db *DB) RemoveBackupTarget(name string) error {
 	return remove(db, bucketBackupTargets, name, func() error { return fmt.Errorf("backup target %s: %w", name, nua.ErrNotFound) })
+}
+
+// BackupSchedules implements nua.BackupStore.
+func (db *DB) BackupSchedules() ([]nua.BackupSchedule, error) {
+	return list[nua.BackupSchedule](db, bucketBackupSchedules)
+}
+
+// PutBackupSchedule implements nua.BackupStore.
+func (db *DB) PutBackupSchedule(s nua.BackupSchedule) error {
+	v, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketBackupSchedules).Put([]byte(s.App), v)
+	})
+}
+
+// DeleteBackupSchedule implements nua.BackupStore.
+func (db *DB) DeleteBackupSchedule(app string) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketBackupSchedules).Delete([]byte(app))
+	})
 }

@@ -33,6 +33,8 @@
 //	  <app>/<id>             JSON nua.Backup: where its archive went, how it fared
 //	backuptargets/
 //	  <name>                 JSON nua.BackupTarget (its secret key included)
+//	backupschedules/
+//	  <app>                  JSON nua.BackupSchedule: when the daemon backs it up
 //	events/
 //	  apps/
 //	    <app>/               an app's trail; kept when the app is destroyed
@@ -79,7 +81,7 @@ var (
 )
 
 // topBuckets are the buckets at the root of the file.
-var topBuckets = [][]byte{bucketMeta, bucketApps, bucketReleases, bucketUsers, bucketKeys, bucketFingerprints, bucketBuilders, bucketAccess, bucketEvents, bucketTokens, bucketNotifications, bucketAddons, bucketBackups, bucketBackupTargets}
+var topBuckets = [][]byte{bucketMeta, bucketApps, bucketReleases, bucketUsers, bucketKeys, bucketFingerprints, bucketBuilders, bucketAccess, bucketEvents, bucketTokens, bucketNotifications, bucketAddons, bucketBackups, bucketBackupTargets, bucketBackupSchedules}
 
 // DB is the bbolt-backed nua.Store.
 type DB struct {

@@ -185,6 +185,38 @@ func TestE2EBackups(t *testing.T) {
 			t.Errorf("backups:delete left the local copy")
 		}
 	})
+
+	t.Run("verify drills a restore", func(t *testing.T) {
+		out := mustSSH(t, s, "backups:verify", "pgapp", id)
+		if !strings.Contains(out, "restores and boots") {
+			t.Fatalf("backups:verify:\n%s", out)
+		}
+		if out := mustSSH(t, s, "apps"); strings.Contains(out, "drill-") {
+			t.Fatalf("the drill's scratch app is left:\n%s", out)
+		}
+		if out := mustSSH(t, s, "backups", "pgapp"); !strings.Contains(out, "verified just now") {
+			t.Fatalf("backups does not show the drill:\n%s", out)
+		}
+	})
+
+	t.Run("a schedule captures, prunes and drills on its own", func(t *testing.T) {
+		mustSSH(t, s, "backups:schedule", "pgapp", "'@every 2s'", "--keep-daily", "1", "--verify", "daily")
+		var scheduled string
+		testutil.Eventually(t, 3*time.Minute, "a scheduled backup, drilled, the older ones pruned", func() (bool, string) {
+			out, _ := s.SSH(nil, "backups", "pgapp")
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			scheduled = backupIDRE.FindString(lines[len(lines)-1])
+			last := lines[len(lines)-1]
+			return !strings.Contains(out, id) && strings.Contains(last, "verified just now") && !strings.Contains(out, "FAILED"), out
+		})
+		mustSSH(t, s, "backups:unschedule", "pgapp")
+		if _, err := os.Stat(local); err == nil {
+			t.Errorf("the pruned backup %s is still in the local dir", id)
+		}
+		if scheduled == "" {
+			t.Fatal("no scheduled backup listed")
+		}
+	})
 }
 
 // mustSSHIn is mustSSH with stdin.

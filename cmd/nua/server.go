@@ -394,6 +394,11 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		defer t.Stop()
 		p.RunCron(ctx, t.C)
 	})
+	bg.Go(func() { // scheduled backups, checked every second
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		bk.Run(ctx, t.C)
+	})
 	bg.Go(func() { // the disk-full notice, checked every 10 minutes
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()

@@ -37,6 +37,14 @@ type Backups interface {
 	AddTarget(ctx context.Context, t nua.BackupTarget, check bool) error
 	// RemoveTarget removes an S3 target.
 	RemoveTarget(name string) error
+	// SetSchedule makes the daemon back an app up on a schedule.
+	SetSchedule(nua.BackupSchedule) error
+	// Schedule returns the app's schedule, if it has one.
+	Schedule(app string) (nua.BackupSchedule, bool, error)
+	// Unschedule stops the app's scheduled backups.
+	Unschedule(app string) error
+	// Verify drills a restore of backup id into a scratch app.
+	Verify(ctx context.Context, app, id, by string, out io.Writer) error
 }
 
 var errNoBackupService = fmt.Errorf("%w: this nua keeps no backups (nua dev and the local door have none)", nua.ErrInvalid)
@@ -142,6 +150,68 @@ func backupCommands(o Options) []*cli.Command {
 					return err
 				}
 				fmt.Fprintf(c.App.Writer, "-----> Deleted backup %s of %s\n", c.Args().Get(1), name)
+				return nil
+			}),
+		},
+		{
+			Name: "backups:schedule", Usage: "back the app up on a cron schedule, pruning and drilling; no schedule: show it",
+			ArgsUsage: "APP [\"0 3 * * *\"|@daily] [--keep-daily N --keep-weekly N --verify weekly]",
+			Flags: []cli.Flag{
+				&cli.IntFlag{Name: "keep-daily", Usage: "keep the newest backup of each of the last N days (0 and no --keep-weekly: prune nothing)"},
+				&cli.IntFlag{Name: "keep-weekly", Usage: "keep the newest backup of each of the last N weeks"},
+				&cli.StringFlag{Name: "verify", Usage: "drill a restore of the new backup daily or weekly"},
+			},
+			Action: backups(o, func(c *cli.Context, b Backups) error {
+				name, err := appArgs(c, 1, 2)
+				if err != nil {
+					return err
+				}
+				if c.NArg() == 1 {
+					sch, ok, err := b.Schedule(name)
+					if err != nil {
+						return err
+					}
+					if !ok {
+						fmt.Fprintf(c.App.Writer, "%s has no backup schedule: set one with backups:schedule %s \"0 3 * * *\"\n", name, name)
+						return nil
+					}
+					fmt.Fprintf(c.App.Writer, "%s: %q, keep %d daily and %d weekly, drill %s\n", name, sch.Cron, sch.KeepDaily, sch.KeepWeekly, or(sch.Verify, "never"))
+					return nil
+				}
+				sch := nua.BackupSchedule{App: name, Cron: c.Args().Get(1), KeepDaily: c.Int("keep-daily"), KeepWeekly: c.Int("keep-weekly"),
+					Verify: c.String("verify"), By: caller(c, o).User}
+				if err := b.SetSchedule(sch); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "-----> %s is backed up on %q\n", name, sch.Cron)
+				return nil
+			}),
+		},
+		{
+			Name: "backups:unschedule", Usage: "stop the app's scheduled backups; its backups stay", ArgsUsage: "APP",
+			Action: backups(o, func(c *cli.Context, b Backups) error {
+				name, err := appArgs(c, 1, 1)
+				if err != nil {
+					return err
+				}
+				if err := b.Unschedule(name); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "-----> %s is no longer backed up on a schedule\n", name)
+				return nil
+			}),
+		},
+		{
+			Name: "backups:verify", Usage: "prove a backup: restore it into a scratch app, boot it, check it, remove it", ArgsUsage: "APP ID",
+			Action: backups(o, func(c *cli.Context, b Backups) error {
+				name, err := appArgs(c, 2, 2)
+				if err != nil {
+					return err
+				}
+				if err := b.Verify(c.Context, name, c.Args().Get(1), caller(c, o).User, c.App.Writer); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "-----> Backup %s of %s restores and boots\n", c.Args().Get(1), name)
 				return nil
 			}),
 		},
