@@ -340,3 +340,19 @@ func (p *Platform) RecordDrill(b Backup) error {
 
 // BackupEvent writes a line about the app's backups in its logs.
 func (p *Platform) BackupEvent(app, msg string) { p.cfg.Monitor.Event(app, "backup", msg) }
+
+// StateSnapshotter writes a consistent copy of the platform's state. A
+// Store implements it when it can.
+type StateSnapshotter interface {
+	Snapshot(w io.Writer) error
+}
+
+// SnapshotState writes a consistent copy of the store, for a backup of
+// the whole server.
+func (p *Platform) SnapshotState(w io.Writer) error {
+	s, ok := p.cfg.Store.(StateSnapshotter)
+	if !ok {
+		return errNoBackups
+	}
+	return s.Snapshot(w)
+}

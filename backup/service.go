@@ -46,6 +46,8 @@ type Service struct {
 	keyMu sync.Mutex
 	mu    sync.Mutex
 	busy  map[string]bool // apps with a capture or restore under way
+	// scratch are the drills' apps, left out of server backups.
+	scratch map[string]bool
 }
 
 // New returns a Service; it touches nothing.
@@ -59,7 +61,7 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, p: cfg.Platform, log: cfg.Logger, busy: map[string]bool{}}
+	return &Service{cfg: cfg, p: cfg.Platform, log: cfg.Logger, busy: map[string]bool{}, scratch: map[string]bool{}}
 }
 
 // Meta is what a backup's header holds of the app besides its files.

@@ -26,6 +26,10 @@ func (s *Service) Verify(ctx context.Context, app, id, by string, out io.Writer)
 	if err != nil {
 		return err
 	}
+	s.mu.Lock()
+	s.scratch[scratch] = true
+	s.mu.Unlock()
+	defer func() { s.mu.Lock(); delete(s.scratch, scratch); s.mu.Unlock() }()
 	fmt.Fprintf(out, "-----> Restoring backup %s of %s into the scratch app %s\n", id, app, scratch)
 	derr := s.restoreTo(ctx, app, id, scratch, "", by, out)
 	if derr == nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -90,5 +91,14 @@ func (db *DB) PutBackupSchedule(s nua.BackupSchedule) error {
 func (db *DB) DeleteBackupSchedule(app string) error {
 	return db.bolt.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketBackupSchedules).Delete([]byte(app))
+	})
+}
+
+// Snapshot implements nua.StateSnapshotter: the whole file as of one
+// read transaction, consistent while the daemon runs.
+func (db *DB) Snapshot(w io.Writer) error {
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		_, err := tx.WriteTo(w)
+		return err
 	})
 }

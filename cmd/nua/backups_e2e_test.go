@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
 	"github.com/minio/minio-go/v7"
 
 	"github.com/nua-paas/nua/internal/testutil"
@@ -210,11 +212,86 @@ func TestE2EBackups(t *testing.T) {
 			return !strings.Contains(out, id) && strings.Contains(last, "verified just now") && !strings.Contains(out, "FAILED"), out
 		})
 		mustSSH(t, s, "backups:unschedule", "pgapp")
+		testutil.Eventually(t, 2*time.Minute, "the last drill's scratch app gone", func() (bool, string) {
+			left, _ := filepath.Glob(filepath.Join(s.Data, "repos", "drill-*"))
+			return len(left) == 0, fmt.Sprint(left)
+		})
 		if _, err := os.Stat(local); err == nil {
 			t.Errorf("the pruned backup %s is still in the local dir", id)
 		}
 		if scheduled == "" {
 			t.Fatal("no scheduled backup listed")
+		}
+	})
+
+	// A short name: the new server's data dir is under the subtest's temp
+	// dir, and PostgreSQL's socket path must fit in 107 bytes.
+	t.Run("server", func(t *testing.T) { // a server backup brings every app back on a fresh data dir
+		// The new server gets the test's key under the same name: the old
+		// one is removed before the state is backed up.
+		if out, code := s.CLI(nil, "keys:remove", "admin", "tester"); code != 0 {
+			t.Fatalf("keys:remove: %s", out)
+		}
+		out, code := s.CLI(nil, "server:backup")
+		if code != 0 || !strings.Contains(out, "Server backup") {
+			t.Fatalf("server:backup: exit %d\n%s", code, out)
+		}
+		sid := backupIDRE.FindString(out[strings.Index(out, "Server backup"):])
+		archive, code := s.CLI(nil, "backups:download", "nua", sid)
+		if code != 0 {
+			t.Fatalf("backups:download nua %s: exit %d", sid, code)
+		}
+		dir := t.TempDir()
+		file, key := filepath.Join(dir, "server.nua"), filepath.Join(dir, "key.txt")
+		if err := os.WriteFile(file, []byte(archive), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		kb, err := os.ReadFile(filepath.Join(s.Data, "backup", "key.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(key, kb, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, code := s.CLI(nil, "backups:download", "nua", sid); code != 0 || out != archive {
+			t.Fatalf("the archive changed between downloads (exit %d)", code)
+		}
+		s2 := testutil.StartServerData(t, func(data string) {
+			other, err := age.GenerateX25519Identity()
+			if err != nil {
+				t.Fatal(err)
+			}
+			wrong := filepath.Join(dir, "wrong.txt")
+			if err := os.WriteFile(wrong, []byte(other.String()+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if out, code := s.Exec(nil, "--data", data, "server:restore", file, "--key", wrong); code == 0 || !strings.Contains(out, "cannot open") {
+				t.Fatalf("server:restore with another key: exit %d\n%s", code, out)
+			}
+			if _, err := os.Stat(filepath.Join(data, "nua.db")); err == nil {
+				t.Fatal("a refused server:restore left a nua.db")
+			}
+			if out, code := s.Exec(nil, "--data", data, "server:restore", file, "--key", key); code != 0 {
+				t.Fatalf("server:restore: exit %d\n%s", code, out)
+			}
+		})
+		t.Cleanup(func() { s2.Stop(); reapServices(t, s2.Data) })
+		defer func() {
+			if t.Failed() {
+				for _, l := range strings.Split(s2.Log(), "\n") {
+					if strings.Contains(l, "restor") || strings.Contains(l, "ERROR") {
+						t.Log(l)
+					}
+				}
+			}
+		}()
+		testutil.Eventually(t, 90*time.Second, "both apps serve their rows on the new server", func() (bool, string) {
+			st1, b1 := s2.Get("pgapp", "/items")
+			st2, b2 := s2.Get("pgcopy", "/items")
+			return st1 == 200 && b1 == "alpha\nbeta" && st2 == 200 && b2 == "alpha\nbeta\ncopy-only", fmt.Sprintf("%d %q / %d %q", st1, b1, st2, b2)
+		})
+		if out := mustSSH(t, s2, "run", "pgcopy", "sh", "-c", `'cat "$NUA_DATA_DIR/note.txt"'`); !strings.Contains(out, "kept-file") {
+			t.Fatalf("the data dir's file did not come back on the new server:\n%s", out)
 		}
 	})
 }

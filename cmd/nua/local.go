@@ -27,7 +27,7 @@ func localOptions() commands.Options {
 		Stderr:  os.Stderr,
 		Forward: forward,
 	}
-	o.Extra = []*cli.Command{serverCommand(), devCommand(), buildCommand(), warmCommand(), serveStaticCommand(), containerRunCommand(), containerReapCommand()}
+	o.Extra = []*cli.Command{serverCommand(), serverRestoreCommand(), devCommand(), buildCommand(), warmCommand(), serveStaticCommand(), containerRunCommand(), containerReapCommand()}
 	return o
 }
 

@@ -441,6 +441,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	if err := p.Restore(ctx); err != nil {
 		log.Error("restore apps", "err", err)
 	}
+	bg.Go(func() { bk.Resume(ctx) }) // the apps a server:restore left to rebuild
 	if dash != nil {
 		serve("dashboard", func() error { return dash.Serve(ctx, dashLn) })
 		route := proxy.Route{App: nua.ReservedApp, Hosts: []string{cfg.dashboardHost}, Servers: []string{"http://" + dashLn.Addr().String()}}

@@ -45,6 +45,8 @@ type Backups interface {
 	Unschedule(app string) error
 	// Verify drills a restore of backup id into a scratch app.
 	Verify(ctx context.Context, app, id, by string, out io.Writer) error
+	// CaptureServer backs up the whole server: state, keys, every app.
+	CaptureServer(ctx context.Context, by string, out io.Writer) (nua.Backup, error)
 }
 
 var errNoBackupService = fmt.Errorf("%w: this nua keeps no backups (nua dev and the local door have none)", nua.ErrInvalid)
@@ -212,6 +214,20 @@ func backupCommands(o Options) []*cli.Command {
 					return err
 				}
 				fmt.Fprintf(c.App.Writer, "-----> Backup %s of %s restores and boots\n", c.Args().Get(1), name)
+				return nil
+			}),
+		},
+		{
+			Name: "server:backup", Usage: "back up the whole server: its state, backup keys and every app, anew (admin)",
+			Action: backups(o, func(c *cli.Context, b Backups) error {
+				if err := wantArgs(c, 0, 0); err != nil {
+					return err
+				}
+				bk, err := b.CaptureServer(c.Context, caller(c, o).User, c.App.Writer)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "-----> Server backup %s: %s; download it with backups:download %s %s\n", bk.ID, size(bk.Size), nua.ReservedApp, bk.ID)
 				return nil
 			}),
 		},

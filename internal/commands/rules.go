@@ -158,11 +158,13 @@ var rules = map[string]Rule{
 	"notifications:remove":   {Who: Admin, Change: true},
 	"notifications:test":     {Who: Admin},
 	"backups:targets":        {Who: Admin},
+	"server:backup":          {Who: Admin, Change: true},
 	"backups:targets:add":    {Who: Admin, Change: true, Detail: targetAdded},
 	"backups:targets:remove": {Who: Admin, Change: true},
 
 	// The machine of the nua binary.
 	"server":         {Who: LocalOnly},
+	"server:restore": {Who: LocalOnly},
 	"dev":            {Who: LocalOnly},
 	"build":          {Who: LocalOnly},
 	"warm":           {Who: LocalOnly},
