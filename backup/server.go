@@ -2,8 +2,6 @@ package backup
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,24 +80,7 @@ func (s *Service) CaptureServer(ctx context.Context, by string, out io.Writer) (
 		return b, err
 	}
 	fmt.Fprintf(out, "-----> Writing the server backup %s\n", b.ID)
-	key := Key(ServerApp, b.ID)
-	fan := newFanout(ctx, key, targets)
-	sum := sha256.New()
-	size, err := s.writeServer(b, meta, io.MultiWriter(fan, sum))
-	results := fan.close(err)
-	b.Size, b.SHA256 = size, hex.EncodeToString(sum.Sum(nil))
-	var errs []string
-	if err != nil {
-		errs = append(errs, err.Error())
-	}
-	for _, r := range results {
-		c := nua.BackupCopy{Target: r.name, Key: key, OK: r.err == nil && err == nil}
-		if r.err != nil && err == nil {
-			c.Error = r.err.Error()
-			errs = append(errs, r.name+": "+c.Error)
-		}
-		b.Copies = append(b.Copies, c)
-	}
+	errs := s.send(ctx, &b, targets, func(w io.Writer) (int64, error) { return s.writeServer(b, meta, w) })
 	b.Status = nua.BackupOK
 	if len(errs) > 0 {
 		b.Status, b.Error = nua.BackupFailed, strings.Join(errs, "; ")

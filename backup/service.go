@@ -254,10 +254,24 @@ func (s *Service) Capture(ctx context.Context, name, by string) (nua.Backup, err
 	if err != nil {
 		return s.fail(b, err)
 	}
-	key := Key(name, b.ID)
+	errs := s.send(ctx, &b, targets, func(w io.Writer) (int64, error) { return s.write(ctx, app, b, w) })
+	if len(errs) > 0 {
+		return s.fail(b, errors.New(strings.Join(errs, "; ")))
+	}
+	b.Status = nua.BackupOK
+	if err := s.p.RecordBackup(b); err != nil {
+		return b, err
+	}
+	return b, nil
+}
+
+// send streams what write writes to every target at once as b's
+// archive, filling in b's size, sum and copies; it returns what failed.
+func (s *Service) send(ctx context.Context, b *nua.Backup, targets []namedTarget, write func(io.Writer) (int64, error)) []string {
+	key := Key(b.App, b.ID)
 	fan := newFanout(ctx, key, targets)
 	sum := sha256.New()
-	size, err := s.write(ctx, app, b, io.MultiWriter(fan, sum))
+	size, err := write(io.MultiWriter(fan, sum))
 	results := fan.close(err)
 	b.Size, b.SHA256 = size, hex.EncodeToString(sum.Sum(nil))
 	var errs []string
@@ -272,14 +286,7 @@ func (s *Service) Capture(ctx context.Context, name, by string) (nua.Backup, err
 		}
 		b.Copies = append(b.Copies, c)
 	}
-	if len(errs) > 0 {
-		return s.fail(b, errors.New(strings.Join(errs, "; ")))
-	}
-	b.Status = nua.BackupOK
-	if err := s.p.RecordBackup(b); err != nil {
-		return b, err
-	}
-	return b, nil
+	return errs
 }
 
 // fail records b as failed with err and returns err.
