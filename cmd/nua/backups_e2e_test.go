@@ -203,6 +203,14 @@ func TestE2EBackups(t *testing.T) {
 
 	t.Run("a schedule captures, prunes and drills on its own", func(t *testing.T) {
 		mustSSH(t, s, "backups:schedule", "pgapp", "'@every 2s'", "--keep-daily", "1", "--verify", "daily")
+		if out := mustSSH(t, s, "backups", "pgapp"); !strings.Contains(out, `Scheduled "@every 2s", keeping 1 daily`) {
+			t.Fatalf("backups does not show the schedule:\n%s", out)
+		}
+		for _, bad := range [][]string{{"'not a schedule'"}, {"@daily", "--verify", "hourly"}, {"@daily", "--keep-daily", "-1"}} {
+			if out, code := s.SSH(nil, append([]string{"backups:schedule", "pgapp"}, bad...)...); code == 0 {
+				t.Errorf("backups:schedule %v worked:\n%s", bad, out)
+			}
+		}
 		var scheduled string
 		testutil.Eventually(t, 3*time.Minute, "a scheduled backup, drilled, the older ones pruned", func() (bool, string) {
 			out, _ := s.SSH(nil, "backups", "pgapp")

@@ -76,6 +76,9 @@ func backupCommands(o Options) []*cli.Command {
 				if err != nil {
 					return err
 				}
+				if sch, ok, err := b.Schedule(name); err == nil && ok {
+					fmt.Fprintf(c.App.Writer, "Scheduled %q, keeping %d daily and %d weekly, drilled %s\n", sch.Cron, sch.KeepDaily, sch.KeepWeekly, or(sch.Verify, "never"))
+				}
 				if len(all) == 0 {
 					fmt.Fprintf(c.App.Writer, "No backups of %s: make one with backups:capture %s\n", name, name)
 				}
