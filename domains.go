@@ -169,6 +169,9 @@ func (p *Platform) hostFree(app, host string, who Identity) error {
 	if host == "*."+p.cfg.Domain || host == p.cfg.Domain {
 		return fmt.Errorf("%w: host %s would take the apps' own addresses: pick another host", ErrInvalid, host)
 	}
+	if host == p.cfg.DashboardHost {
+		return fmt.Errorf("%w: host %s is nua's own (its dashboard): pick another host", ErrInvalid, host)
+	}
 	apps, err := p.cfg.Store.Apps()
 	if err != nil {
 		return err
