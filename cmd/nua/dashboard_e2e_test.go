@@ -145,6 +145,12 @@ func TestE2EDashboard(t *testing.T) {
 	if release != "v2" {
 		t.Fatalf("release %q, want v2", release)
 	}
+	if domains := value(t, ctx, "domains", chromedp.Text(chromedp.ID("domains"))); !strings.Contains(domains, "goapp.localhost") || !strings.Contains(domains, "off") {
+		t.Errorf("domains section: %q, want goapp.localhost with HTTPS off", domains)
+	}
+	if addons := value(t, ctx, "addons", chromedp.Text(chromedp.ID("addons"))); !strings.Contains(addons, "No addons") {
+		t.Errorf("addons section: %q", addons)
+	}
 	value(t, ctx, "live log stream", chromedp.Poll[bool](`document.getElementById("log").textContent.length > 0`, chromedp.WithPollingTimeout(20*time.Second)))
 	if out, code := s.SSH(nil, "config:set", "goapp", "GREETING=third"); code != 0 {
 		t.Fatalf("config:set: %d\n%s", code, out)
