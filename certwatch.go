@@ -32,8 +32,15 @@ func (p *Platform) WatchCerts(ctx context.Context, tick <-chan time.Time) {
 				key := a.Name + " " + st.Host
 				prev, known := seen[key]
 				seen[key] = st
-				if msg := certChange(prev, st, known); msg != "" {
+				msg := certChange(prev, st, known)
+				if msg != "" {
 					p.cfg.Monitor.Event(a.Name, "certs", msg)
+				}
+				if certTrouble(st) && !(known && certTrouble(prev) && prev.Reason == st.Reason) {
+					if msg == "" {
+						msg = fmt.Sprintf("certificate of %s expires %s and has not been renewed", st.Host, st.NotAfter.UTC().Format(time.RFC3339))
+					}
+					p.notify(Notice{Event: EventCert, App: a.Name, Text: a.Name + ": " + msg})
 				}
 			}
 		}
@@ -63,4 +70,11 @@ func certChange(prev, cur CertStatus, known bool) string {
 		return fmt.Sprintf("certificate of %s pending", cur.Host)
 	}
 	return ""
+}
+
+// certTrouble reports whether a host's certificate is one the channels
+// hear of: failing, or expiring within expiryWarning (a given one, or an
+// ACME one whose renewal has not come).
+func certTrouble(st CertStatus) bool {
+	return st.State == CertFailed || (st.State == CertIssued || st.State == CertCustom) && time.Until(st.NotAfter) < expiryWarning
 }

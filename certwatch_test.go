@@ -60,7 +60,11 @@ func TestWatchCerts(t *testing.T) {
 	}
 	fr := &fakeRunner{running: map[string]map[string]group{}}
 	r := &acmeRunner{fakeRunner: fr, states: map[string]nua.CertStatus{}}
-	p := nua.New(nua.Config{DataDir: t.TempDir(), Domain: "example.test", Store: db, Runner: r, Monitor: fr})
+	notices := &recorder{}
+	p := nua.New(nua.Config{DataDir: t.TempDir(), Domain: "example.test", Store: db, Runner: r, Monitor: fr, Notifier: notices})
+	if _, err := p.AddNotification("ops", "webhook", "https://hooks.example.org/", []string{"cert"}, "admin"); err != nil {
+		t.Fatal(err)
+	}
 	tick := make(chan time.Time)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -94,5 +98,19 @@ func TestWatchCerts(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The channels hear of the failure and the expiry, once each, not of
+	// certificates issued for years.
+	if err := p.WaitNotifications(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sent := notices.got()
+	slices.Sort(sent)
+	wantSent := []string{
+		"ops cert shop ok=false: shop: certificate of shop.example.test failed: acme: error: connection refused (HTTP keeps serving)",
+		"ops cert shop ok=false: shop: given certificate of own.shop.test expires " + soon.Format(time.RFC3339) + ": give a new one with certs:add",
+	}
+	if !slices.Equal(sent, wantSent) {
+		t.Fatalf("notices:\n%s\nwant:\n%s", strings.Join(sent, "\n"), strings.Join(wantSent, "\n"))
 	}
 }

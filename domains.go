@@ -61,6 +61,13 @@ func NormalizeHost(h string) (string, error) {
 		return "", bad("a wildcard may only be the whole first label, as in *.example.org")
 	}
 	ascii, err := idnaProfile.ToASCII(rest)
+	if err == nil {
+		// The stored form must read back as itself: some inputs map to
+		// punycode that does not decode to a valid name.
+		if again, err2 := idnaProfile.ToASCII(ascii); err2 != nil || again != ascii {
+			err = fmt.Errorf("%s does not read back as a host name", ascii)
+		}
+	}
 	if err != nil {
 		return "", bad("not a valid (internationalised) host name: " + err.Error())
 	}
@@ -168,6 +175,9 @@ func (p *Platform) hostFree(app, host string, who Identity) error {
 	}
 	if host == "*."+p.cfg.Domain || host == p.cfg.Domain {
 		return fmt.Errorf("%w: host %s would take the apps' own addresses: pick another host", ErrInvalid, host)
+	}
+	if host == p.cfg.DashboardHost {
+		return fmt.Errorf("%w: host %s is nua's own (its dashboard): pick another host", ErrInvalid, host)
 	}
 	apps, err := p.cfg.Store.Apps()
 	if err != nil {

@@ -86,9 +86,9 @@ func TestAddDomainsOneAppPerHost(t *testing.T) {
 	if got := r.app(t, "other").Domains; len(got) != 0 {
 		t.Fatalf("a refused AddDomains left %v", got)
 	}
-	for _, host := range []string{"other.example.test", "shop.example.test", "*.example.test", "example.test"} {
+	for _, host := range []string{"other.example.test", "shop.example.test", "*.example.test", "example.test", "dash.example.org"} {
 		if _, err := r.p.AddDomains(ctx, "shop", []string{host}, admin); !errors.Is(err, nua.ErrInvalid) {
-			t.Errorf("AddDomains(%s): %v, want ErrInvalid: the apps' own addresses", host, err)
+			t.Errorf("AddDomains(%s): %v, want ErrInvalid: the apps' own addresses and the dashboard's", host, err)
 		}
 	}
 	if err := r.p.RemoveDomain(ctx, "shop", "www.shop.test"); err != nil {

@@ -331,7 +331,7 @@ func newRig(t testing.TB, keepSlugs int) *rig {
 	r.p = nua.New(nua.Config{
 		DataDir: t.TempDir(), Domain: "example.test", Store: db,
 		Builder: r.builder, Runner: r.runner, Monitor: r.runner, Repos: r.repos,
-		KeepSlugs: keepSlugs, Notifier: r.notices, Addons: r.addons,
+		KeepSlugs: keepSlugs, Notifier: r.notices, Addons: r.addons, DashboardHost: "dash.example.org",
 	})
 	return r
 }

@@ -23,7 +23,7 @@ export PATH=$PATH:/usr/local/go/bin
 [ "$(id -u)" -eq 0 ] || { echo "install.sh: run as root (it installs packages and a service)" >&2; exit 1; }
 command -v go >/dev/null || { echo "install.sh: Go 1.26 is needed to build nua: install it to /usr/local/go" >&2; exit 1; }
 
-internal/tools/deps.sh
+internal/tools/deps.sh --server
 make build
 internal/tools/traefik.sh --download
 install -m 0755 bin/nua "$PREFIX/bin/nua"

@@ -37,6 +37,9 @@ type Config struct {
 	// MinFree is the disk space a build needs on the data dir's file
 	// system, in bytes (0: DefaultMinFree).
 	MinFree int64
+	// DashboardHost is the host of the dashboard, which no app may take;
+	// "" when it is off.
+	DashboardHost string
 	// Notifier delivers notices to the channels `notifications` lists;
 	// nil sends none.
 	Notifier Notifier

@@ -367,3 +367,37 @@ func (s *Server) apiLogs(w http.ResponseWriter, r *http.Request, who nua.Identit
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	return nil, s.p.Logs(r.Context(), app, opt, w)
 }
+
+// maxOutput bounds what a command run through the API may print.
+const maxOutput = 8 << 20
+
+// apiRun runs any command line of the command tree for who, as the SSH
+// door would: the guard checks the command's rule and records the change,
+// so the API reaches every operation with the one rule each has. A
+// terminal is never given; stdin comes from the request.
+func (s *Server) apiRun(w http.ResponseWriter, r *http.Request, who nua.Identity) (any, error) {
+	var req struct {
+		Args  []string `json:"args"`
+		Stdin string   `json:"stdin"`
+	}
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	if len(req.Args) == 0 {
+		return nil, fmt.Errorf("%w: give the command line as {\"args\": [\"apps:info\", \"APP\"]}", nua.ErrInvalid)
+	}
+	var out, errb capped
+	o := commands.Options{Door: commands.Web, Platform: s.p, Who: who, Stdin: strings.NewReader(req.Stdin), Stdout: &out, Stderr: &errb, Dashboard: s}
+	code := commands.Run(r.Context(), o, req.Args)
+	return map[string]any{"exit": code, "stdout": out.String(), "stderr": errb.String()}, nil
+}
+
+// capped keeps the first maxOutput bytes written to it.
+type capped struct{ strings.Builder }
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := maxOutput - c.Len(); room > 0 {
+		c.Builder.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}

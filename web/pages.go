@@ -181,6 +181,14 @@ type appView struct {
 	Reveal    bool
 	CanReveal bool
 	Types     []string
+	Certs     []nua.CertStatus // one per host: APP.DOMAIN and the custom domains
+	Addons    []addonRow
+}
+
+// addonRow is an addon as the app's page shows it: never its URL.
+type addonRow struct {
+	Name, Kind, Var, Owner string
+	Shared                 int // other apps it is attached to
 }
 
 type configVar struct{ Name, Value string }
@@ -226,6 +234,21 @@ func (s *Server) appPage(w http.ResponseWriter, r *http.Request, sess *session, 
 		}
 	}
 	slices.Sort(v.Types)
+	if commands.Allow(s.p, who, "certs", name) == nil {
+		v.Certs, _ = s.p.Certs(name)
+	}
+	if commands.Allow(s.p, who, "addons", name) == nil {
+		addons, _ := s.p.Addons(name)
+		for _, a := range addons {
+			row := addonRow{Name: a.Name, Kind: a.Kind, Owner: a.App, Shared: len(a.Attachments) - 1}
+			for _, at := range a.Attachments {
+				if at.App == name {
+					row.Var = at.Var()
+				}
+			}
+			v.Addons = append(v.Addons, row)
+		}
+	}
 	s.render(w, r, http.StatusOK, "app", view{Title: name, Session: sess, Who: who, Notice: notices[r.URL.Query().Get("done")], Data: v})
 	return nil
 }

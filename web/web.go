@@ -124,6 +124,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/apps/{app}/config", s.api(s.apiConfig))
 	s.mux.HandleFunc("PATCH /api/v1/apps/{app}/config", s.api(s.apiSetConfig))
 	s.mux.HandleFunc("GET /api/v1/apps/{app}/logs", s.api(s.apiLogs))
+	s.mux.HandleFunc("POST /api/v1/run", s.api(s.apiRun))
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("%w: no such API operation: %s %s", nua.ErrNotFound, r.Method, r.URL.Path))
 	})

@@ -145,6 +145,12 @@ func TestE2EDashboard(t *testing.T) {
 	if release != "v2" {
 		t.Fatalf("release %q, want v2", release)
 	}
+	if domains := value(t, ctx, "domains", chromedp.Text(chromedp.ID("domains"))); !strings.Contains(domains, "goapp.localhost") || !strings.Contains(domains, "off") {
+		t.Errorf("domains section: %q, want goapp.localhost with HTTPS off", domains)
+	}
+	if addons := value(t, ctx, "addons", chromedp.Text(chromedp.ID("addons"))); !strings.Contains(addons, "No addons") {
+		t.Errorf("addons section: %q", addons)
+	}
 	value(t, ctx, "live log stream", chromedp.Poll[bool](`document.getElementById("log").textContent.length > 0`, chromedp.WithPollingTimeout(20*time.Second)))
 	if out, code := s.SSH(nil, "config:set", "goapp", "GREETING=third"); code != 0 {
 		t.Fatalf("config:set: %d\n%s", code, out)
@@ -209,12 +215,39 @@ func TestE2EDashboard(t *testing.T) {
 	if status != http.StatusForbidden || e.Error == "" || !strings.Contains(cliOut, e.Error) {
 		t.Fatalf("bob's API call on goapp: %d %q; the command says:\n%s", status, e.Error, cliOut)
 	}
+	// Any command line, under its own rule.
+	var run struct {
+		Exit           int
+		Stdout, Stderr string
+	}
+	status, body = post(t, base+"/api/v1/run", token, `{"args": ["releases", "goapp"]}`)
+	if json.Unmarshal([]byte(body), &run); status != 200 || run.Exit != 0 || !strings.Contains(run.Stdout, "v4") {
+		t.Fatalf("run releases goapp: %d %s", status, body)
+	}
+	status, body = post(t, base+"/api/v1/run", bobToken, `{"args": ["config:set", "goapp", "X=1"]}`)
+	if json.Unmarshal([]byte(body), &run); status != 200 || run.Exit == 0 || !strings.Contains(run.Stderr, "you have no access to app goapp") {
+		t.Fatalf("bob's run config:set goapp: %d %s", status, body)
+	}
+	if _, body := get(t, base+"/api/v1/apps/goapp/config", "GET", token); strings.Contains(body, `"X"`) {
+		t.Fatalf("bob's refused config:set changed goapp: %s", body)
+	}
+}
+
+// post sends a JSON body to the dashboard's host through Traefik.
+func post(t *testing.T, url, token, body string) (int, string) {
+	t.Helper()
+	return request(t, url, "POST", token, strings.NewReader(body))
 }
 
 // get makes a request to the dashboard's host through Traefik.
 func get(t *testing.T, url, method, token string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
+	return request(t, url, method, token, nil)
+}
+
+func request(t *testing.T, url, method, token string, body io.Reader) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -303,8 +303,8 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	p = nua.New(nua.Config{
 		DataDir: cfg.data, Domain: cfg.domain, HTTPPort: httpPort, HTTPSPort: httpsPort(cfg.https), Store: db,
 		Builder: rt, Runner: rt, Monitor: rt, Repos: repos{recv}, KeepSlugs: cfg.keepReleases, MinFree: cfg.minFree,
-		Notifier: &notify.Sender{SMTP: cfg.smtp, Server: cfg.domain},
-		Logger:   log.With("component", "nua"), Addons: services,
+		Notifier: &notify.Sender{SMTP: cfg.smtp, Server: cfg.domain}, DashboardHost: dashboardHost(cfg),
+		Logger: log.With("component", "nua"), Addons: services,
 	})
 	defer p.Close(context.WithoutCancel(ctx))
 	if err := p.Migrate(); err != nil {
@@ -320,7 +320,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 			return fmt.Errorf("dashboard: %w", err)
 		}
 		defer dashLn.Close()
-		dash = web.New(web.Config{Platform: p, URL: siteURL(cfg.dashboardHost, httpPort), Logger: log.With("component", "web")})
+		dash = web.New(web.Config{Platform: p, URL: dashboardURL(cfg, httpPort), Logger: log.With("component", "web")})
 	}
 
 	var metricsLn net.Listener
@@ -444,11 +444,30 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	bg.Go(func() { bk.Resume(ctx) }) // the apps a server:restore left to rebuild
 	if dash != nil {
 		serve("dashboard", func() error { return dash.Serve(ctx, dashLn) })
-		route := proxy.Route{App: nua.ReservedApp, Hosts: []string{cfg.dashboardHost}, Servers: []string{"http://" + dashLn.Addr().String()}}
+		// With HTTPS, its host gets a certificate like an app's, and plain
+		// HTTP redirects once it has one: the route is written again
+		// every minute to take the certificate in.
+		route := proxy.Route{App: nua.ReservedApp, Hosts: []string{cfg.dashboardHost}, Servers: []string{"http://" + dashLn.Addr().String()}, Redirect: true}
 		if err := px.SetRoute(ctx, route); err != nil {
 			log.Error("route the dashboard", "err", err)
 		}
-		log.Info("dashboard", "url", siteURL(cfg.dashboardHost, httpPort))
+		if cfg.https != nil {
+			bg.Go(func() {
+				t := time.NewTicker(time.Minute)
+				defer t.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-t.C:
+						if err := px.SetRoute(ctx, route); err != nil && ctx.Err() == nil {
+							log.Warn("route the dashboard", "err", err)
+						}
+					}
+				}
+			})
+		}
+		log.Info("dashboard", "url", dashboardURL(cfg, httpPort))
 	} else {
 		px.RemoveRoute(ctx, nua.ReservedApp)
 	}
@@ -605,6 +624,26 @@ func dashboard(d *web.Server) commands.Dashboard {
 		return nil
 	}
 	return d
+}
+
+// dashboardHost is the dashboard's host, "" when it is off.
+func dashboardHost(cfg serverConfig) string {
+	if cfg.dashboard != "on" {
+		return ""
+	}
+	return cfg.dashboardHost
+}
+
+// dashboardURL is where browsers reach the dashboard: over HTTPS when the
+// server serves it.
+func dashboardURL(cfg serverConfig, httpPort int) string {
+	if cfg.https == nil {
+		return siteURL(cfg.dashboardHost, httpPort)
+	}
+	if port := httpsPort(cfg.https); port != 443 && port != 0 {
+		return "https://" + cfg.dashboardHost + ":" + strconv.Itoa(port)
+	}
+	return "https://" + cfg.dashboardHost
 }
 
 // siteURL is the base URL of host on the public HTTP port.

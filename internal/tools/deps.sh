@@ -8,8 +8,15 @@
 # any case, for sandboxed builds), nix (the Nix build backend; Debian's
 # nix-bin, run as root on the local store, with the nixbld build users its
 # sandbox needs), podman (the Dockerfile backend's engine) and the addons'
-# servers with their clients (PostgreSQL, Redis, MariaDB).
+# servers with their clients (PostgreSQL, Redis, MariaDB); then, for the
+# tests only, the real peers they drive: an SMTP server (aiosmtpd),
+# Chromium and an ACME server (pebble).
+#
+#   deps.sh           what the server and the tests need (make deps)
+#   deps.sh --server  what the server needs (install.sh)
 set -euo pipefail
+tests=yes
+[ "${1:-}" = --server ] && tests=
 sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 need=()
@@ -17,8 +24,6 @@ command -v git >/dev/null || need+=(git)
 command -v ssh >/dev/null || need+=(openssh-client)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v perl >/dev/null || need+=(perl-base)
-# A real SMTP server for the email notifications' tests.
-/usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || need+=(python3-aiosmtpd)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 command -v python3 >/dev/null || need+=(python3)
@@ -37,8 +42,6 @@ if [ "$(id -u)" -eq 0 ]; then
 	[ -x /usr/bin/cargo ] || need+=(cargo)
 fi
 command -v nix >/dev/null || need+=(nix-bin)
-# The dashboard's tests drive Debian's Chromium.
-command -v chromium >/dev/null || need+=(chromium)
 # podman serves the Docker Engine API for the Dockerfile backend; crun fails
 # on this kind of host, runc works; catatonit is the containers' init;
 # busybox-static makes the local base image.
@@ -54,11 +57,17 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-cli >/dev/null || need+=(redis-tools)
 [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v mariadb >/dev/null || need+=(mariadb-client)
-# pebble is the ACME server the HTTPS tests get certificates from (it
-# ships pebble-challtestsrv, its DNS); openssl makes its listener's cert.
-command -v pebble >/dev/null || need+=(pebble)
-command -v pebble-challtestsrv >/dev/null || need+=(pebble)
 command -v openssl >/dev/null || need+=(openssl)
+if [ -n "$tests" ]; then
+	# A real SMTP server for the email notifications' tests.
+	/usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || need+=(python3-aiosmtpd)
+	# The dashboard's tests drive Debian's Chromium.
+	command -v chromium >/dev/null || need+=(chromium)
+	# pebble is the ACME server the HTTPS tests get certificates from (it
+	# ships pebble-challtestsrv, its DNS); openssl makes its listener's cert.
+	command -v pebble >/dev/null || need+=(pebble)
+	command -v pebble-challtestsrv >/dev/null || need+=(pebble)
+fi
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing: ${need[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive
