@@ -387,7 +387,7 @@ func (s *Server) apiRun(w http.ResponseWriter, r *http.Request, who nua.Identity
 		return nil, fmt.Errorf("%w: give the command line as {\"args\": [\"apps:info\", \"APP\"]}", nua.ErrInvalid)
 	}
 	var out, errb capped
-	o := commands.Options{Door: commands.Web, Platform: s.p, Who: who, Stdin: strings.NewReader(req.Stdin), Stdout: &out, Stderr: &errb, Dashboard: s}
+	o := commands.Options{Door: commands.Web, Platform: s.p, Who: who, Stdin: strings.NewReader(req.Stdin), Stdout: &out, Stderr: &errb, Dashboard: s, Backups: s.cfg.Backups}
 	code := commands.Run(r.Context(), o, req.Args)
 	return map[string]any{"exit": code, "stdout": out.String(), "stderr": errb.String()}, nil
 }

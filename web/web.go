@@ -32,6 +32,8 @@ type Config struct {
 	// http://nua.example.org; login links start with it.
 	URL    string
 	Logger *slog.Logger
+	// Backups serves the backup commands of POST /api/v1/run; nil: none.
+	Backups commands.Backups
 }
 
 // Server serves the API and the dashboard.

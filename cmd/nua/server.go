@@ -320,7 +320,7 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 			return fmt.Errorf("dashboard: %w", err)
 		}
 		defer dashLn.Close()
-		dash = web.New(web.Config{Platform: p, URL: dashboardURL(cfg, httpPort), Logger: log.With("component", "web")})
+		dash = web.New(web.Config{Platform: p, URL: dashboardURL(cfg, httpPort), Logger: log.With("component", "web"), Backups: bk})
 	}
 
 	var metricsLn net.Listener
