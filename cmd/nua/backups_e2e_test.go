@@ -19,10 +19,11 @@ import (
 var backupIDRE = regexp.MustCompile(`\b[0-9]{8}T[0-9]{6}Z(-[0-9]+)?\b`)
 
 // TestE2EBackups backs the PostgreSQL sample app up for real: rows
-// written through HTTP and a file in its data dir go to the local dir and
-// a MinIO bucket at once; destroyed, they come back from either; a bad
-// archive or a bucket that refuses the keys fail loudly and change
-// nothing.
+// written through HTTP, a Redis key and a file in its data dir go to the
+// local dir and a MinIO bucket at once; destroyed, they come back from
+// either, into the app or a new one, and on a second server from a server
+// backup; a bad archive or a bucket that refuses the keys fail loudly and
+// change nothing; a schedule captures, prunes and drills on its own.
 func TestE2EBackups(t *testing.T) {
 	t.Parallel()
 	m := testutil.StartMinIO(t)
@@ -42,6 +43,8 @@ func TestE2EBackups(t *testing.T) {
 		}
 	}
 	mustSSH(t, s, "run", "pgapp", "sh", "-c", `'echo kept-file > "$NUA_DATA_DIR/note.txt"'`)
+	mustSSH(t, s, "addons:create", "pgapp", "redis")
+	mustSSHIn(t, s, strings.NewReader("SET kept redis-value\n"), "redis:cli", "pgapp")
 
 	secret := strings.NewReader(m.Password + "\n")
 	mustSSHIn(t, s, secret, "backups:targets:add", "minio", "s3://nua-backups/e2e", "--endpoint", m.Endpoint, "--access-key", m.User)
@@ -76,6 +79,7 @@ func TestE2EBackups(t *testing.T) {
 		t.Helper()
 		mustSSHIn(t, s, strings.NewReader("DELETE FROM items;\n"), "pg:psql", "pgapp")
 		mustSSH(t, s, "run", "pgapp", "sh", "-c", `'rm "$NUA_DATA_DIR/note.txt"'`)
+		mustSSHIn(t, s, strings.NewReader("DEL kept\n"), "redis:cli", "pgapp")
 		wantBody(t, s, "pgapp", "/items", "")
 	}
 	restored := func(t *testing.T) {
@@ -83,6 +87,9 @@ func TestE2EBackups(t *testing.T) {
 		wantBody(t, s, "pgapp", "/items", "alpha\nbeta")
 		if out := mustSSH(t, s, "run", "pgapp", "sh", "-c", `'cat "$NUA_DATA_DIR/note.txt"'`); !strings.Contains(out, "kept-file") {
 			t.Fatalf("the data dir's file did not come back:\n%s", out)
+		}
+		if out := mustSSHIn(t, s, strings.NewReader("GET kept\n"), "redis:cli", "pgapp"); !strings.Contains(out, "redis-value") {
+			t.Fatalf("the Redis key did not come back:\n%s", out)
 		}
 	}
 
@@ -113,6 +120,9 @@ func TestE2EBackups(t *testing.T) {
 		wantBody(t, s, "pgcopy", "/items", "alpha\nbeta")
 		if out := mustSSH(t, s, "run", "pgcopy", "sh", "-c", `'cat "$NUA_DATA_DIR/note.txt"'`); !strings.Contains(out, "kept-file") {
 			t.Fatalf("the new app lacks the data dir's file:\n%s", out)
+		}
+		if out := mustSSHIn(t, s, strings.NewReader("GET kept\n"), "redis:cli", "pgcopy"); !strings.Contains(out, "redis-value") {
+			t.Fatalf("the new app's Redis lacks the key:\n%s", out)
 		}
 		if out := mustSSH(t, s, "addons", "pgcopy"); !strings.Contains(out, "postgres") || strings.Contains(out, "pg-kept") {
 			t.Fatalf("the new app must have an addon of its own:\n%s", out)
@@ -300,6 +310,9 @@ func TestE2EBackups(t *testing.T) {
 		})
 		if out := mustSSH(t, s2, "run", "pgcopy", "sh", "-c", `'cat "$NUA_DATA_DIR/note.txt"'`); !strings.Contains(out, "kept-file") {
 			t.Fatalf("the data dir's file did not come back on the new server:\n%s", out)
+		}
+		if out := mustSSHIn(t, s2, strings.NewReader("GET kept\n"), "redis:cli", "pgapp"); !strings.Contains(out, "redis-value") {
+			t.Fatalf("the Redis key did not come back on the new server:\n%s", out)
 		}
 	})
 }
