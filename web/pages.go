@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"io"
 	"errors"
 	"fmt"
 	"html/template"
@@ -183,6 +184,10 @@ type appView struct {
 	Types     []string
 	Certs     []nua.CertStatus // one per host: APP.DOMAIN and the custom domains
 	Addons    []addonRow
+	// Backups are the app's backups, newest first; HasBackups says the
+	// server keeps backups and the caller may see them.
+	Backups    []nua.Backup
+	HasBackups bool
 }
 
 // addonRow is an addon as the app's page shows it: never its URL.
@@ -195,6 +200,8 @@ type configVar struct{ Name, Value string }
 
 // notices are the results a form redirects back with (?done=...).
 var notices = map[string]string{
+	"capture":  "Backed up: the new backup is at the top of the list.",
+	"restored": "Restored: the backup's data and config serve now.",
 	"rollback": "Rolled back: the release below serves now.",
 	"restart":  "Restarted.",
 	"scale":    "Scaled.",
@@ -248,6 +255,12 @@ func (s *Server) appPage(w http.ResponseWriter, r *http.Request, sess *session, 
 			}
 			v.Addons = append(v.Addons, row)
 		}
+	}
+	if s.cfg.Backups != nil && commands.Allow(s.p, who, "backups", name) == nil {
+		v.HasBackups = true
+		bs, _ := s.cfg.Backups.Backups(name)
+		slices.Reverse(bs)
+		v.Backups = bs
 	}
 	s.render(w, r, http.StatusOK, "app", view{Title: name, Session: sess, Who: who, Notice: notices[r.URL.Query().Get("done")], Data: v})
 	return nil
@@ -352,5 +365,39 @@ func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, sess *session
 		}
 	}
 	s.render(w, r, http.StatusOK, "admin", view{Title: "Admin", Session: sess, Who: who, Data: v})
+	return nil
+}
+
+func (s *Server) captureForm(w http.ResponseWriter, r *http.Request, sess *session, who nua.Identity) error {
+	app := r.PathValue("app")
+	if err := commands.Allow(s.p, who, "backups:capture", app); err != nil {
+		return err
+	}
+	if s.cfg.Backups == nil {
+		return fmt.Errorf("%w: this server keeps no backups", nua.ErrNotFound)
+	}
+	b, err := s.cfg.Backups.Capture(r.Context(), app, who.User)
+	commands.Audit(s.p, who, "backups:capture", app, b.ID, err)
+	if err != nil {
+		return err
+	}
+	back(w, r, app, "capture")
+	return nil
+}
+
+func (s *Server) restoreForm(w http.ResponseWriter, r *http.Request, sess *session, who nua.Identity) error {
+	app, id := r.PathValue("app"), r.PathValue("id")
+	if err := commands.Allow(s.p, who, "backups:restore", app); err != nil {
+		return err
+	}
+	if s.cfg.Backups == nil {
+		return fmt.Errorf("%w: this server keeps no backups", nua.ErrNotFound)
+	}
+	err := s.cfg.Backups.Restore(r.Context(), app, id, who.User, io.Discard)
+	commands.Audit(s.p, who, "backups:restore", app, id, err)
+	if err != nil {
+		return err
+	}
+	back(w, r, app, "restored")
 	return nil
 }

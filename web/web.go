@@ -112,6 +112,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /apps/{app}/rollback", s.page(s.rollbackForm))
 	s.mux.HandleFunc("POST /apps/{app}/restart", s.page(s.restartForm))
 	s.mux.HandleFunc("POST /apps/{app}/scale", s.page(s.scaleForm))
+	s.mux.HandleFunc("POST /apps/{app}/backups", s.page(s.captureForm))
+	s.mux.HandleFunc("POST /apps/{app}/backups/{id}/restore", s.page(s.restoreForm))
 	s.mux.HandleFunc("GET /sessions", s.page(s.sessionsPage))
 	s.mux.HandleFunc("POST /sessions/{id}/revoke", s.page(s.revokeForm))
 	s.mux.HandleFunc("GET /admin", s.page(s.adminPage))

@@ -173,6 +173,14 @@ func TestE2EDashboard(t *testing.T) {
 		return status == 200 && body == "hello from goapp world\n", body
 	})
 
+	do(t, ctx, "back up", chromedp.Navigate(base+"/apps/goapp"), chromedp.Click(chromedp.ID("capture")), chromedp.WaitVisible(chromedp.CSS("table.backups")))
+	if bs := value(t, ctx, "backups", chromedp.Text(chromedp.ID("backups"))); !strings.Contains(bs, "ok") {
+		t.Errorf("backups section after a capture: %q", bs)
+	}
+	if out, _ := s.SSH(nil, "backups", "goapp"); !strings.Contains(out, "ok") {
+		t.Errorf("backups over SSH after the dashboard's capture:\n%s", out)
+	}
+
 	// A member sees their own app only, and cannot forge a form.
 	bob := s.AddUser("bob", false)
 	if out, code := s.SSHWithKey(bob, nil, "apps:create", "bobapp"); code != 0 {
