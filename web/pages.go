@@ -3,10 +3,10 @@ package web
 import (
 	"bytes"
 	"context"
-	"io"
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
