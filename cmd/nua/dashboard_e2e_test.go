@@ -159,6 +159,13 @@ func TestE2EDashboard(t *testing.T) {
 		chromedp.Poll[bool](`document.getElementById("release").textContent == "v3" && document.getElementById("log").textContent.includes("of v3") && document.getElementById("rollback-v2") !== null`,
 			chromedp.WithPollingTimeout(20*time.Second)))
 	screenshot(t, ctx, "app")
+	// On a phone's width the page still fits: nothing wider than the screen.
+	do(t, ctx, "phone width", chromedp.EmulateViewport(390, 844))
+	if w := value(t, ctx, "page width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
+		t.Errorf("the app page is %d px wide on a 390 px screen", w)
+	}
+	screenshot(t, ctx, "app-phone")
+	do(t, ctx, "desktop width", chromedp.EmulateViewport(1100, 900))
 
 	if cfg := value(t, ctx, "hidden config", chromedp.Text(chromedp.CSS("table.config"))); strings.Contains(cfg, "third") {
 		t.Errorf("config values shown before asked: %q", cfg)
