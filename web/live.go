@@ -83,7 +83,7 @@ func (s *Server) state(app string) string {
 	}
 	procs := make([]proc, 0, len(st))
 	for _, p := range st {
-		procs = append(procs, proc{p.Name, p.State, funcs["mem"].(func(int64) string)(p.Memory), p.Restarts, p.Release})
+		procs = append(procs, proc{p.Name, p.State, memory(p.Memory), p.Restarts, p.Release})
 	}
 	b, _ := json.Marshal(map[string]any{"release": a.Release, "procs": procs})
 	return string(b)

@@ -76,13 +76,16 @@ func (v view) CSRF() string {
 	return v.Session.csrf
 }
 
+// memory is a byte count as the pages show it.
+func memory(n int64) string {
+	if n <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+}
+
 var funcs = template.FuncMap{
-	"mem": func(n int64) string {
-		if n <= 0 {
-			return "-"
-		}
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	},
+	"mem": memory,
 	"ago": func(t time.Time) string {
 		if t.IsZero() {
 			return "-"
