@@ -61,7 +61,7 @@ func (s *Service) CaptureServer(ctx context.Context, by string, out io.Writer) (
 			continue // a drill's, gone soon
 		}
 		fmt.Fprintf(out, "-----> Backing up %s\n", a.Name)
-		b, err := s.Capture(ctx, a.Name, by)
+		b, err := s.captureWaiting(ctx, a.Name, by)
 		if err != nil && !hasLocal(b) {
 			return nua.Backup{}, fmt.Errorf("server backup: %w", err)
 		}
@@ -93,6 +93,27 @@ func (s *Service) CaptureServer(ctx context.Context, by string, out io.Writer) (
 		return b, fmt.Errorf("server backup %s failed: %s", b.ID, b.Error)
 	}
 	return b, nil
+}
+
+// busyWait bounds how long a server backup waits for an app's own
+// capture or restore under way (a scheduled one, say) to end.
+const busyWait = 10 * time.Minute
+
+// captureWaiting is Capture, after any capture or restore of the app
+// already under way has ended.
+func (s *Service) captureWaiting(ctx context.Context, app, by string) (nua.Backup, error) {
+	deadline := time.Now().Add(busyWait)
+	for {
+		b, err := s.Capture(ctx, app, by)
+		if !errors.Is(err, ErrBusy) || time.Now().After(deadline) {
+			return b, err
+		}
+		select {
+		case <-ctx.Done():
+			return b, err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 func hasLocal(b nua.Backup) bool {

@@ -87,7 +87,7 @@ func (s *Service) claim(app string) (func(), error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.busy[app] {
-		return nil, fmt.Errorf("%w: %s: wait for it to end", nua.ErrInvalid, ErrBusy.Error())
+		return nil, fmt.Errorf("%w: %w: wait for it to end", nua.ErrInvalid, ErrBusy)
 	}
 	s.busy[app] = true
 	return func() { s.mu.Lock(); delete(s.busy, app); s.mu.Unlock() }, nil

@@ -275,6 +275,12 @@ func (s *Server) handle(sess ssh.Session) {
 		s.log.Info("command", "user", user, "args", args)
 		code = s.cfg.Command(ctx, io)
 	}
+	if ctx.Err() != nil {
+		// The connection ended under the command (idle, or the client
+		// went): it was cut short, not done, so no status is reported.
+		sess.Close()
+		return
+	}
 	sess.Exit(code)
 }
 
