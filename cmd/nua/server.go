@@ -445,27 +445,11 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 	if dash != nil {
 		serve("dashboard", func() error { return dash.Serve(ctx, dashLn) })
 		// With HTTPS, its host gets a certificate like an app's, and plain
-		// HTTP redirects once it has one: the route is written again
-		// every minute to take the certificate in.
+		// HTTP redirects once it has one: the proxy rewrites the route
+		// when the certificate comes, as it does the apps'.
 		route := proxy.Route{App: nua.ReservedApp, Hosts: []string{cfg.dashboardHost}, Servers: []string{"http://" + dashLn.Addr().String()}, Redirect: true}
 		if err := px.SetRoute(ctx, route); err != nil {
 			log.Error("route the dashboard", "err", err)
-		}
-		if cfg.https != nil {
-			bg.Go(func() {
-				t := time.NewTicker(time.Minute)
-				defer t.Stop()
-				for {
-					select {
-					case <-ctx.Done():
-						return
-					case <-t.C:
-						if err := px.SetRoute(ctx, route); err != nil && ctx.Err() == nil {
-							log.Warn("route the dashboard", "err", err)
-						}
-					}
-				}
-			})
 		}
 		log.Info("dashboard", "url", dashboardURL(cfg, httpPort))
 	} else {
