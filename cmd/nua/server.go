@@ -399,32 +399,18 @@ func runServer(ctx context.Context, cfg serverConfig, logw io.Writer) error {
 		defer t.Stop()
 		bk.Run(ctx, t.C)
 	})
-	bg.Go(func() { // the disk-full notice, checked every 10 minutes
-		t := time.NewTicker(10 * time.Minute)
-		defer t.Stop()
-		for {
+	bg.Go(func() { // the disk-full notice, at start and every 10 minutes
+		every(ctx, 10*time.Minute, true, func() {
 			if free, total, err := diskuse.Free(cfg.data); err == nil {
 				p.CheckDiskUsage(free, total)
 			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
+		})
 	})
 	bg.Go(func() { // system:prune, daily
-		t := time.NewTicker(24 * time.Hour)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				dirs, rts, freed, err := commands.Prune(p)
-				log.Info("daily prune", "dirs", len(dirs), "runtimes", len(rts), "bytes", freed, "err", err)
-			}
-		}
+		every(ctx, 24*time.Hour, false, func() {
+			dirs, rts, freed, err := commands.Prune(p)
+			log.Info("daily prune", "dirs", len(dirs), "runtimes", len(rts), "bytes", freed, "err", err)
+		})
 	})
 	bg.Go(func() { // certificate changes, in the apps' logs
 		t := time.NewTicker(5 * time.Second)
@@ -636,4 +622,21 @@ func siteURL(host string, port int) string {
 		return "http://" + host
 	}
 	return "http://" + host + ":" + strconv.Itoa(port)
+}
+
+// every runs f each period until ctx ends, and once at once if now.
+func every(ctx context.Context, period time.Duration, now bool, f func()) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	if now {
+		f()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
+		}
+	}
 }
