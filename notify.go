@@ -264,11 +264,13 @@ const (
 	crashQuiet  = 15 * time.Minute
 )
 
-// crashes remembers the apps' recent crashes.
-type crashes struct {
+// alerts remembers what the crash-loop and disk notices need: the apps'
+// recent crashes and when each notice last went.
+type alerts struct {
 	mu        sync.Mutex
-	times     map[string][]time.Time
-	announced map[string]time.Time
+	crashes   map[string][]time.Time // by app
+	announced map[string]time.Time   // crash-loop notices, by app
+	disk      time.Time              // the last disk-full notice
 }
 
 // ProcessCrashed is told of each crash of an app's process (name, e.g.
@@ -276,13 +278,13 @@ type crashes struct {
 // crashed crashLoop times within crashWindow, the channels hear of it.
 func (p *Platform) ProcessCrashed(app, name, how string) {
 	now := time.Now()
-	c := &p.crashes
+	c := &p.alerts
 	c.mu.Lock()
-	if c.times == nil {
-		c.times, c.announced = map[string][]time.Time{}, map[string]time.Time{}
+	if c.crashes == nil {
+		c.crashes, c.announced = map[string][]time.Time{}, map[string]time.Time{}
 	}
-	recent := slices.DeleteFunc(append(c.times[app], now), func(t time.Time) bool { return now.Sub(t) > crashWindow })
-	c.times[app] = recent
+	recent := slices.DeleteFunc(append(c.crashes[app], now), func(t time.Time) bool { return now.Sub(t) > crashWindow })
+	c.crashes[app] = recent
 	loop := len(recent) >= crashLoop && now.Sub(c.announced[app]) > crashQuiet
 	if loop {
 		c.announced[app] = now
@@ -305,15 +307,16 @@ func (p *Platform) CheckDiskUsage(free, total uint64) {
 		return
 	}
 	used := 1 - float64(free)/float64(total)
-	p.crashes.mu.Lock()
-	announce := used > DiskAlert && time.Since(p.diskAnnounced) > 24*time.Hour
+	a := &p.alerts
+	a.mu.Lock()
+	announce := used > DiskAlert && time.Since(a.disk) > 24*time.Hour
 	switch {
 	case announce:
-		p.diskAnnounced = time.Now()
+		a.disk = time.Now()
 	case used <= DiskAlert:
-		p.diskAnnounced = time.Time{}
+		a.disk = time.Time{}
 	}
-	p.crashes.mu.Unlock()
+	a.mu.Unlock()
 	if announce {
 		p.notify(Notice{Event: EventDisk, Text: fmt.Sprintf("the disk of %s is %.0f%% full: %d MiB free of %d MiB; `system:df` shows what takes it, `system:prune` frees what no app needs",
 			p.cfg.DataDir, used*100, free>>20, total>>20)})

@@ -67,10 +67,9 @@ type Platform struct {
 	pushes pushes // git pushes in progress, for their hooks
 	crons  crons  // the cron scheduler's state
 
-	crashes       crashes       // recent crashes, for crash-loop notices
-	diskAnnounced time.Time     // when the last disk-full notice went; under crashes.mu
-	deliveries    chan struct{} // one token per notice delivery under way
-	delivering    sync.WaitGroup
+	alerts     alerts        // what the crash-loop and disk notices remember
+	deliveries chan struct{} // one token per notice delivery under way
+	delivering sync.WaitGroup
 
 	domainMu sync.Mutex // held while an app claims hosts
 }
